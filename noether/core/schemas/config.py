@@ -11,7 +11,7 @@ import functools
 import sys
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
 import attrs
 
@@ -56,7 +56,7 @@ class _FieldOptions:
     le: float | None = None
     min_length: int = 0
     derived: bool = False
-    check: Check | None = None
+    check: Callable[[Any], Any] | None = None
 
 
 def field(
@@ -68,7 +68,7 @@ def field(
     le: float | None = None,
     min_length: int = 0,
     derived: bool = False,
-    check: Check | None = None,
+    check: Callable[[Any], Any] | None = None,
 ) -> Any:
     """Declare a config field.
 
@@ -312,8 +312,14 @@ class Config:
             raise ValidationError(cls.__name__, errors)
         return instance
 
-    from_dict = _load
-    """Build and validate from plain data (a dict loaded from YAML, JSON or a checkpoint)."""
+    if TYPE_CHECKING:
+
+        @classmethod
+        def from_dict(cls, data: Mapping[str, Any]) -> Self:
+            """Build and validate from plain data (a dict loaded from YAML, JSON or a checkpoint)."""
+
+    else:
+        from_dict = _load  # the same function: no extra call on the hot path
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that ``from_dict`` turns back into an equal config."""
@@ -328,6 +334,21 @@ class Config:
     def model_validate(cls, obj: Any) -> Self:
         if isinstance(obj, cls):
             return obj
+        return cls._load(obj)
+
+    @classmethod
+    def coerce(cls, obj: Any) -> Self:
+        """``obj`` as this class: an instance as is; another config (say the generic
+        AttentionConfig with extras) or a mapping is validated anew, so extras this
+        class does not know are reported instead of dropped."""
+        if isinstance(obj, cls):
+            return obj
+        if isinstance(obj, Config):
+            data = obj._dump()
+            for name, info in obj.model_fields.items():
+                if info.derived:
+                    data.pop(name, None)
+            return cls._load(data)
         return cls._load(obj)
 
     def model_dump(self, *, exclude: set[str] | None = None, exclude_none: bool = False) -> dict[str, Any]:

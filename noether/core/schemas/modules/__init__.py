@@ -9,8 +9,22 @@ while importing this package stays free of torch and of modeling code.
 from noether._lazy import lazy_exports
 from noether.core.schemas.modules.attention import AttentionConfig, AttentionPattern, TokenSpec
 
-MODULE_CONFIGS: dict[str, str] = {}
-"""Exported name -> ``"module:attr"`` of every concrete module config."""
+_ATTENTION = "noether.modeling.modules.attention"
+_LAYERS = "noether.modeling.modules.layers"
+
+MODULE_CONFIGS: dict[str, str] = {
+    "DotProductAttentionConfig": f"{_ATTENTION}.dot_product.config:DotProductAttentionConfig",
+    "PerceiverAttentionConfig": f"{_ATTENTION}.perceiver.config:PerceiverAttentionConfig",
+    "TransolverAttentionConfig": f"{_ATTENTION}.transolver.config:TransolverAttentionConfig",
+    "TransolverPlusPlusAttentionConfig": f"{_ATTENTION}.transolver_plusplus.config:TransolverPlusPlusAttentionConfig",
+    "MixedAttentionConfig": f"{_ATTENTION}.mixed.config:MixedAttentionConfig",
+    "MultiBranchAnchorAttentionConfig": f"{_ATTENTION}.anchor.config:MultiBranchAnchorAttentionConfig",
+    "CrossAnchorAttentionConfig": f"{_ATTENTION}.anchor.config:CrossAnchorAttentionConfig",
+    "JointAnchorAttentionConfig": f"{_ATTENTION}.anchor.config:JointAnchorAttentionConfig",
+    "LinearProjectionConfig": f"{_LAYERS}.linear_projection.config:LinearProjectionConfig",
+    "RopeFrequencyConfig": f"{_LAYERS}.rope_frequency.config:RopeFrequencyConfig",
+}
+"""Exported name -> ``"module:attr"`` of every concrete module config (torch-free modules)."""
 
 __all__ = ["AttentionConfig", "AttentionPattern", "TokenSpec", *MODULE_CONFIGS]
 

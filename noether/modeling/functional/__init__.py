@@ -1,0 +1,1 @@
+"""Stateless tensor functions shared by the modules."""

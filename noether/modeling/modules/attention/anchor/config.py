@@ -1,0 +1,44 @@
+from noether.core.schemas import config, field, model_validator
+from noether.core.schemas.modules.attention import AttentionConfig
+
+
+def _branch_names(branches: list[str]) -> list[str]:
+    for name in branches:
+        if not name:
+            raise ValueError("branch names must not be empty")
+    duplicates = sorted({b for b in branches if branches.count(b) > 1})
+    if duplicates:
+        raise ValueError(f"branches must be distinct, repeated: {duplicates}")
+    return branches
+
+
+@config(extra="forbid")
+class MultiBranchAnchorAttentionConfig(AttentionConfig):
+    """Anchor attention over branches (domains) such as ``["surface", "volume"]``.
+
+    The token groups of branch ``b`` are named ``b_<something>``; its anchors are
+    the group ``b + anchor_suffix`` (``surface_anchors``).
+    """
+
+    branches: list[str] = field(min_length=1, check=_branch_names, description="Branch (domain) names.")
+    anchor_suffix: str = field(default="_anchors", description="Suffix naming each branch's anchor group.")
+
+
+@config(extra="forbid")
+class CrossAnchorAttentionConfig(MultiBranchAnchorAttentionConfig):
+    """Each branch's tokens attend to the other branches' anchors."""
+
+    @model_validator
+    def validate_at_least_two_branches(self) -> None:
+        if len(self.branches) < 2:
+            raise ValueError(f"cross anchor attention needs at least 2 branches, got {self.branches}")
+
+
+@config(extra="forbid")
+class JointAnchorAttentionConfig(MultiBranchAnchorAttentionConfig):
+    """All tokens attend to the anchors of all branches."""
+
+    @model_validator
+    def validate_at_least_two_branches(self) -> None:
+        if len(self.branches) < 2:
+            raise ValueError(f"joint anchor attention needs at least 2 branches, got {self.branches}")

@@ -1,0 +1,126 @@
+import abc
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from noether.core.schemas.modules.attention import AttentionConfig, AttentionPattern, TokenSpec
+from noether.modeling.modules.attention.anchor.config import (
+    CrossAnchorAttentionConfig,
+    JointAnchorAttentionConfig,
+    MultiBranchAnchorAttentionConfig,
+)
+from noether.modeling.modules.attention.kv_cache import KVCache
+from noether.modeling.modules.attention.mixed.config import MixedAttentionConfig
+from noether.modeling.modules.attention.mixed.layout import as_token_specs
+from noether.modeling.modules.attention.mixed.module import MixedAttention
+
+
+class MultiBranchAnchorAttention(nn.Module, abc.ABC):
+    """Anchor attention (AB-UPT): derives attention patterns from branches, runs ``MixedAttention``.
+
+    A token group belongs to the branch whose name, followed by ``_``, starts the
+    group's name (the longest such branch); the branch's anchors are the group
+    ``branch + anchor_suffix``. Anchors and queries attend only to anchors, so
+    query tokens never interact and can be evaluated in chunks against a
+    ``KVCache`` of the anchors' keys/values (give anchors ``size=None`` then).
+    """
+
+    config_class: ClassVar[type[MultiBranchAnchorAttentionConfig]] = MultiBranchAnchorAttentionConfig
+
+    def __init__(self, config: AttentionConfig) -> None:
+        super().__init__()
+        config = self.config_class.coerce(config)
+        self.branches = list(config.branches)
+        self.anchor_suffix = config.anchor_suffix
+        generic = {name: getattr(config, name) for name in AttentionConfig.model_fields if name != "head_dim"}
+        self.mixed_attention = MixedAttention(MixedAttentionConfig.from_dict(generic))
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        token_specs: Sequence[TokenSpec | Mapping[str, int | None]],
+        freqs: torch.Tensor | None = None,
+        kv_cache: KVCache | None = None,
+    ) -> torch.Tensor:
+        """``x`` (batch, tokens, hidden): the groups of ``token_specs`` with a size, in spec order."""
+        specs = as_token_specs(token_specs)
+        patterns = self.patterns(specs)
+        out: torch.Tensor = self.mixed_attention(x, specs, patterns, freqs=freqs, kv_cache=kv_cache)
+        return out
+
+    def anchors(self, branch: str) -> str:
+        return branch + self.anchor_suffix
+
+    def branch_groups(self, specs: Sequence[TokenSpec]) -> dict[str, list[TokenSpec]]:
+        """Token groups per branch, checking that every group and branch is accounted for."""
+        owner = type(self).__name__
+        groups: dict[str, list[TokenSpec]] = {branch: [] for branch in self.branches}
+        orphans = []
+        for spec in specs:
+            owners = [b for b in self.branches if spec.name == self.anchors(b) or spec.name.startswith(b + "_")]
+            if owners:
+                groups[max(owners, key=len)].append(spec)
+            else:
+                orphans.append(spec.name)
+        if orphans:
+            raise ValueError(
+                f"{owner}: token groups {orphans} belong to no branch of {self.branches} "
+                f"(a group of branch b is named 'b_...')"
+            )
+        empty = [b for b, members in groups.items() if not members]
+        if empty:
+            raise ValueError(f"{owner}: branches {empty} have no token groups in token_specs")
+        anchorless = [b for b, members in groups.items() if self.anchors(b) not in {s.name for s in members}]
+        if anchorless:
+            names = [self.anchors(b) for b in anchorless]
+            raise ValueError(f"{owner}: branches {anchorless} lack their anchor groups {names} in token_specs")
+        return groups
+
+    @abc.abstractmethod
+    def patterns(self, specs: Sequence[TokenSpec]) -> list[AttentionPattern]:
+        """The attention patterns among ``specs``; queries are the groups with a size."""
+
+    @staticmethod
+    def _queries(members: Sequence[TokenSpec]) -> list[str]:
+        return [spec.name for spec in members if spec.size is not None]
+
+
+class SelfAnchorAttention(MultiBranchAnchorAttention):
+    """Each branch's tokens attend to that branch's anchors."""
+
+    def patterns(self, specs: Sequence[TokenSpec]) -> list[AttentionPattern]:
+        return [
+            AttentionPattern(query_tokens=queries, key_value_tokens=[self.anchors(branch)])
+            for branch, members in self.branch_groups(specs).items()
+            if (queries := self._queries(members))
+        ]
+
+
+class CrossAnchorAttention(MultiBranchAnchorAttention):
+    """Each branch's tokens attend to the anchors of every other branch."""
+
+    config_class: ClassVar[type[MultiBranchAnchorAttentionConfig]] = CrossAnchorAttentionConfig
+
+    def patterns(self, specs: Sequence[TokenSpec]) -> list[AttentionPattern]:
+        return [
+            AttentionPattern(
+                query_tokens=queries, key_value_tokens=[self.anchors(b) for b in self.branches if b != branch]
+            )
+            for branch, members in self.branch_groups(specs).items()
+            if (queries := self._queries(members))
+        ]
+
+
+class JointAnchorAttention(MultiBranchAnchorAttention):
+    """All tokens attend to the anchors of all branches."""
+
+    config_class: ClassVar[type[MultiBranchAnchorAttentionConfig]] = JointAnchorAttentionConfig
+
+    def patterns(self, specs: Sequence[TokenSpec]) -> list[AttentionPattern]:
+        self.branch_groups(specs)
+        queries = self._queries(specs)
+        if not queries:
+            return []
+        return [AttentionPattern(query_tokens=queries, key_value_tokens=[self.anchors(b) for b in self.branches])]

@@ -1,0 +1,47 @@
+import torch
+from torch import nn
+
+from noether.core.schemas.modules.attention import AttentionConfig
+from noether.modeling.functional.init import init_linears
+from noether.modeling.modules.attention.dot_product.config import DotProductAttentionConfig
+from noether.modeling.modules.attention.heads import MultiHeadAttentionBase, check_attn_mask
+
+
+class QKVAttention(MultiHeadAttentionBase):
+    """One ``qkv`` projection (hidden -> 3 * hidden) feeding multi-head attention."""
+
+    def __init__(self, config: AttentionConfig) -> None:
+        super().__init__(config)
+        self.qkv = nn.Linear(config.hidden_dim, 3 * config.hidden_dim, bias=config.bias)
+        init_linears(type(self).__name__, config.init_weights, [self.qkv], output=self.proj)
+
+    def project_q(self, x: torch.Tensor) -> torch.Tensor:
+        """Queries alone (keys/values come from a cache): the first third of ``qkv``."""
+        weight = self.qkv.weight[: self.hidden_dim]
+        bias = None if self.qkv.bias is None else self.qkv.bias[: self.hidden_dim]
+        return self.split_heads(torch.nn.functional.linear(x, weight, bias), 1)[0]
+
+
+class DotProductAttention(QKVAttention):
+    """Multi-head self-attention through ``F.scaled_dot_product_attention``."""
+
+    def __init__(self, config: AttentionConfig) -> None:
+        super().__init__(DotProductAttentionConfig.coerce(config))
+
+    def forward(
+        self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, freqs: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``x`` (batch, tokens, hidden) -> same shape.
+
+        ``attn_mask`` follows ``F.scaled_dot_product_attention``: bool (True =
+        attend) or additive float, broadcastable to (batch, heads, tokens, tokens);
+        pass ``valid[:, None, None, :]`` for a (batch, tokens) key-padding mask.
+        ``freqs``: RoPE rotations from ``RopeFrequency`` when ``use_rope``.
+        """
+        self.check_input("x", x)
+        self.check_freqs(freqs=freqs)
+        check_attn_mask(type(self).__name__, attn_mask)
+        q, k, v = self.split_heads(self.qkv(x), 3)
+        q = self.rotate(self.norm_q(q), freqs)
+        k = self.rotate(self.norm_k(k), freqs)
+        return self.project_out(self.merge_heads(self.attend(q, k, v, attn_mask)))

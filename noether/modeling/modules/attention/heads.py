@@ -1,0 +1,79 @@
+"""What the multi-head attention modules share: heads, qk-norm, RoPE, SDPA, output projection."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from noether.core.schemas.modules.attention import AttentionConfig
+from noether.modeling.functional.rope import rope
+
+
+class MultiHeadAttentionBase(nn.Module):
+    """Owns ``proj`` (and ``q_norm``/``k_norm`` when ``qk_norm``); subclasses own the input projections.
+
+    Projection outputs are laid out as (part, head, head_dim), part being q/k/v,
+    which is the layout of emmiai-noether 1.x checkpoints.
+    """
+
+    def __init__(self, config: AttentionConfig) -> None:
+        super().__init__()
+        self.hidden_dim = config.hidden_dim
+        self.num_heads = config.num_heads
+        self.head_dim = config.hidden_dim // config.num_heads
+        self.dropout = config.dropout
+        self.use_rope = config.use_rope
+        self.q_norm = nn.LayerNorm(self.head_dim) if config.qk_norm else None
+        self.k_norm = nn.LayerNorm(self.head_dim) if config.qk_norm else None
+        self.proj = nn.Linear(config.hidden_dim, config.hidden_dim, bias=config.bias)
+        self.proj_dropout = nn.Dropout(config.dropout)
+
+    def split_heads(self, x: torch.Tensor, parts: int) -> torch.Tensor:
+        """(batch, tokens, parts * hidden) -> (parts, batch, heads, tokens, head_dim)."""
+        batch, tokens, _ = x.shape
+        return x.view(batch, tokens, parts, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+
+    @staticmethod
+    def merge_heads(x: torch.Tensor) -> torch.Tensor:
+        """(batch, heads, tokens, head_dim) -> (batch, tokens, hidden)."""
+        batch, heads, tokens, head_dim = x.shape
+        return x.transpose(1, 2).reshape(batch, tokens, heads * head_dim)
+
+    def check_input(self, name: str, x: torch.Tensor, dim: int | None = None) -> None:
+        dim = self.hidden_dim if dim is None else dim
+        if x.ndim != 3 or x.shape[-1] != dim:
+            raise ValueError(
+                f"{type(self).__name__}: {name} must have shape (batch, tokens, {dim}), got {tuple(x.shape)}"
+            )
+
+    def check_freqs(self, **freqs: torch.Tensor | None) -> None:
+        given = [name for name, value in freqs.items() if value is not None]
+        if self.use_rope and len(given) != len(freqs):
+            missing = ", ".join(name for name in freqs if name not in given)
+            raise ValueError(f"{type(self).__name__} has use_rope=True: pass {missing} (from RopeFrequency)")
+        if not self.use_rope and given:
+            raise ValueError(f"{type(self).__name__} has use_rope=False but got {', '.join(given)}")
+
+    def norm_q(self, q: torch.Tensor) -> torch.Tensor:
+        return q if self.q_norm is None else self.q_norm(q)
+
+    def norm_k(self, k: torch.Tensor) -> torch.Tensor:
+        return k if self.k_norm is None else self.k_norm(k)
+
+    def rotate(self, x: torch.Tensor, freqs: torch.Tensor | None) -> torch.Tensor:
+        return x if freqs is None else rope(x, freqs)
+
+    def attend(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+
+    def project_out(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.proj_dropout(self.proj(x))
+        return out
+
+
+def check_attn_mask(owner: str, mask: torch.Tensor | None) -> None:
+    if mask is not None and mask.dtype != torch.bool and not mask.is_floating_point():
+        raise ValueError(
+            f"{owner}: attn_mask must be a bool (True = attend) or float (additive) tensor, got {mask.dtype}"
+        )

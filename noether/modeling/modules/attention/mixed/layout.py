@@ -1,0 +1,90 @@
+"""Token groups of a concatenated sequence, and the patterns between them, checked once per forward."""
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from noether.core.schemas.modules.attention import AttentionPattern, TokenSpec
+
+
+def as_token_specs(specs: Sequence[TokenSpec | Mapping[str, int | None]]) -> list[TokenSpec]:
+    return [spec if isinstance(spec, TokenSpec) else TokenSpec.from_dict(spec) for spec in specs]
+
+
+def as_patterns(patterns: Sequence[AttentionPattern | Mapping[str, Any]]) -> list[AttentionPattern]:
+    return [p if isinstance(p, AttentionPattern) else AttentionPattern.from_dict(p) for p in patterns]
+
+
+@attrs.frozen
+class TokenLayout:
+    """Where each input group sits in ``x``, and which groups come from the KV cache."""
+
+    slices: dict[str, tuple[int, int]]  # input group -> (start, stop) along the token axis
+    cached: tuple[str, ...]  # groups with size None, in spec order
+    order: tuple[str, ...]  # input groups in spec order
+
+    @property
+    def num_tokens(self) -> int:
+        return sum(stop - start for start, stop in self.slices.values())
+
+    @classmethod
+    def build(
+        cls, owner: str, specs: Sequence[TokenSpec], patterns: Sequence[AttentionPattern], num_tokens: int
+    ) -> "TokenLayout":
+        names = [spec.name for spec in specs]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"{owner}: token_specs name these groups more than once: {duplicates}")
+        slices: dict[str, tuple[int, int]] = {}
+        start = 0
+        for spec in specs:
+            if spec.size is not None:
+                slices[spec.name] = (start, start + spec.size)
+                start += spec.size
+        if start != num_tokens:
+            raise ValueError(
+                f"{owner}: token_specs sizes sum to {start} tokens {dict((s.name, s.size) for s in specs)}, "
+                f"but x has {num_tokens}"
+            )
+        layout = cls(slices, tuple(s.name for s in specs if s.size is None), tuple(slices))
+        layout.check_patterns(owner, patterns, set(names))
+        return layout
+
+    def check_patterns(self, owner: str, patterns: Sequence[AttentionPattern], known: set[str]) -> None:
+        query_of: dict[str, int] = {}
+        for index, pattern in enumerate(patterns):
+            unknown = [n for n in (*pattern.query_tokens, *pattern.key_value_tokens) if n not in known]
+            if unknown:
+                raise ValueError(
+                    f"{owner}: attention pattern {index} names token groups not in token_specs: {unknown}; "
+                    f"token groups: {sorted(known)}"
+                )
+            for name in pattern.query_tokens:
+                if name in self.cached:
+                    raise ValueError(
+                        f"{owner}: token group {name!r} has size=None (its keys/values come from the KV cache), "
+                        f"so it cannot be a query (attention pattern {index})"
+                    )
+                if name in query_of:
+                    raise ValueError(
+                        f"{owner}: token group {name!r} is the query of attention patterns {query_of[name]} and "
+                        f"{index}; each group must be the query of exactly one pattern"
+                    )
+                query_of[name] = index
+        missing = [name for name in self.order if name not in query_of]
+        if missing:
+            raise ValueError(
+                f"{owner}: token groups {missing} are the query of no attention pattern; "
+                "each group must be the query of exactly one pattern"
+            )
+
+    def span(self, names: Sequence[str]) -> tuple[int, int] | None:
+        """(start, stop) when ``names`` are input groups lying back to back in this order, else None."""
+        if not names or any(n not in self.slices for n in names):
+            return None
+        for before, after in itertools.pairwise(names):
+            if self.slices[before][1] != self.slices[after][0]:
+                return None
+        return self.slices[names[0]][0], self.slices[names[-1]][1]

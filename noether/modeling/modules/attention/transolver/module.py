@@ -1,0 +1,107 @@
+from typing import cast
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from noether.core.schemas.modules.attention import AttentionConfig
+from noether.modeling.functional.init import base_mode, check_init_mode
+from noether.modeling.modules.attention.transolver.config import TransolverAttentionConfig
+from noether.modeling.modules.layers.linear_projection.config import LinearInitMode, LinearProjectionConfig
+from noether.modeling.modules.layers.linear_projection.module import LinearProjection
+
+
+def linear(input_dim: int, output_dim: int, bias: bool, init_weights: str) -> LinearProjection:
+    mode = cast(LinearInitMode, base_mode(init_weights))  # modes were checked by the caller
+    config = LinearProjectionConfig(input_dim=input_dim, output_dim=output_dim, bias=bias, init_weights=mode)
+    return LinearProjection(config)
+
+
+def zero_(projection: nn.Module) -> None:
+    with torch.no_grad():
+        for parameter in projection.parameters():
+            parameter.zero_()
+
+
+class SliceAttention(nn.Module):
+    """Shared by Transolver and Transolver++: slice, attend among slices, de-slice.
+
+    Tokens are softly assigned to ``num_slices`` slices per head; each slice token
+    is the weighted mean of its tokens, slice tokens attend to each other, and
+    every token gathers the result back with its assignment weights. Cost is
+    linear in the number of tokens.
+    """
+
+    def __init__(self, config: TransolverAttentionConfig) -> None:
+        super().__init__()
+        check_init_mode(type(self).__name__, config.init_weights)
+        self.num_heads = config.num_heads
+        self.head_dim = config.hidden_dim // config.num_heads
+        self.hidden_dim = config.hidden_dim
+        self.dropout = config.dropout
+        self.q_norm = nn.LayerNorm(self.head_dim) if config.qk_norm else None
+        self.k_norm = nn.LayerNorm(self.head_dim) if config.qk_norm else None
+        if config.use_rope:
+            raise ValueError(f"{type(self).__name__} does not support use_rope: slices have no positions")
+
+    def heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, tokens, hidden) -> (batch, heads, tokens, head_dim)."""
+        batch, tokens, _ = x.shape
+        return x.view(batch, tokens, self.num_heads, self.head_dim).transpose(1, 2)
+
+    def check(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> None:
+        name = type(self).__name__
+        if x.ndim != 3 or x.shape[-1] != self.hidden_dim:
+            raise ValueError(f"{name}: x must have shape (batch, tokens, {self.hidden_dim}), got {tuple(x.shape)}")
+        if attn_mask is not None and (attn_mask.dtype != torch.bool or attn_mask.shape != x.shape[:2]):
+            raise ValueError(
+                f"{name}: attn_mask must be a bool mask of valid tokens with shape {tuple(x.shape[:2])}, "
+                f"got {attn_mask.dtype} {tuple(attn_mask.shape)}"
+            )
+
+    def slice_attend(
+        self,
+        features: torch.Tensor,
+        weights: torch.Tensor,
+        qkv: nn.Module,
+        attn_mask: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """features (b, h, n, d), weights (b, h, n, g) -> de-sliced tokens (b, n, hidden)."""
+        if attn_mask is not None:
+            weights = weights * attn_mask[:, None, :, None].to(weights.dtype)
+        norm = weights.sum(dim=2).unsqueeze(-1)  # (b, h, g, 1)
+        slices = torch.einsum("bhnd,bhng->bhgd", features, weights) / (norm + 1e-5)
+        q, k, v = qkv(slices).chunk(3, dim=-1)
+        if self.q_norm is not None and self.k_norm is not None:
+            q, k = self.q_norm(q), self.k_norm(k)
+        out = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
+        tokens = torch.einsum("bhgd,bhng->bhnd", out, weights)
+        batch, _, count, _ = tokens.shape
+        return tokens.transpose(1, 2).reshape(batch, count, self.hidden_dim)
+
+
+class TransolverAttention(SliceAttention):
+    """Transolver's physics-attention with a learnable per-head temperature (initially 0.5)."""
+
+    def __init__(self, config: AttentionConfig) -> None:
+        config = TransolverAttentionConfig.coerce(config)
+        super().__init__(config)
+        d, hidden, mode = self.head_dim, config.hidden_dim, config.init_weights
+        self.temperature = nn.Parameter(torch.full((1, config.num_heads, 1, 1), 0.5))
+        self.in_project_x = linear(hidden, hidden, config.bias, mode)
+        self.in_project_fx = linear(hidden, hidden, config.bias, mode)
+        self.in_project_slice = linear(d, config.num_slices, config.bias, mode)
+        self.qkv = linear(d, 3 * d, False, mode)
+        self.proj = linear(hidden, hidden, config.bias, mode)
+        self.proj_dropout = nn.Dropout(config.dropout)
+        if mode == "truncnormal002-identity":
+            zero_(self.proj)
+
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``x`` (batch, tokens, hidden) -> same shape; ``attn_mask``: bool (batch, tokens), True = valid."""
+        self.check(x, attn_mask)
+        assign = self.heads(self.in_project_x(x))
+        weights = F.softmax(self.in_project_slice(assign) / self.temperature, dim=-1)
+        out = self.slice_attend(self.heads(self.in_project_fx(x)), weights, self.qkv, attn_mask)
+        result: torch.Tensor = self.proj_dropout(self.proj(out))
+        return result

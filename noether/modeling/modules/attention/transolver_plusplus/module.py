@@ -1,0 +1,71 @@
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from noether.core.schemas.modules.attention import AttentionConfig
+from noether.modeling.functional.init import base_mode, init_linears
+from noether.modeling.modules.attention.transolver.module import SliceAttention, linear, zero_
+from noether.modeling.modules.attention.transolver_plusplus.config import TransolverPlusPlusAttentionConfig
+
+
+class Exp(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.exp(x)
+
+
+_ACTIVATIONS: dict[str | None, type[nn.Module]] = {
+    "sigmoid": nn.Sigmoid,
+    "softplus": nn.Softplus,
+    "exp": Exp,
+    None: nn.Identity,
+}
+
+
+def gumbel_noise(like: torch.Tensor) -> torch.Tensor:
+    eps = torch.finfo(like.dtype).eps
+    uniform = torch.rand_like(like)
+    return -torch.log(-torch.log(uniform + eps) + eps)
+
+
+class TransolverPlusPlusAttention(SliceAttention):
+    """Transolver++ physics-attention with eidetic states.
+
+    The slice temperature adapts per token (``bias`` + activation of a small MLP
+    on the token), and slice assignment is reparameterised with Gumbel-softmax
+    noise while training, so eval is deterministic. One projection (``in_project_x``)
+    feeds both the assignment and the slice features.
+    """
+
+    def __init__(self, config: AttentionConfig) -> None:
+        config = TransolverPlusPlusAttentionConfig.coerce(config)
+        super().__init__(config)
+        d, hidden, mode, slices = self.head_dim, config.hidden_dim, config.init_weights, config.num_slices
+        self.use_gumbel_softmax = config.use_gumbel_softmax
+        self.bias = nn.Parameter(torch.full((1, config.num_heads, 1, 1), 0.5))
+        self.proj_temperature: nn.Module | None = None
+        if config.use_adaptive_temperature:
+            layers: list[nn.Module] = (
+                [linear(d, slices, config.bias, mode), nn.GELU(), linear(slices, 1, config.bias, mode)]
+                if config.use_overparameterization
+                else [linear(d, 1, config.bias, mode)]
+            )
+            self.proj_temperature = nn.Sequential(*layers, _ACTIVATIONS[config.temperature_activation]())
+        self.in_project_x = nn.Linear(hidden, hidden, bias=config.bias)
+        init_linears(type(self).__name__, base_mode(mode), [self.in_project_x])
+        self.in_project_slice = linear(d, slices, config.bias, mode)
+        self.qkv = linear(d, 3 * d, config.bias, mode)
+        self.to_out = nn.Sequential(linear(hidden, hidden, config.bias, mode), nn.Dropout(config.dropout))
+        if mode == "truncnormal002-identity":
+            zero_(self.to_out[0])
+
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``x`` (batch, tokens, hidden) -> same shape; ``attn_mask``: bool (batch, tokens), True = valid."""
+        self.check(x, attn_mask)
+        features = self.heads(self.in_project_x(x))
+        temperature = self.bias if self.proj_temperature is None else self.bias + self.proj_temperature(features)
+        logits = self.in_project_slice(features)
+        if self.use_gumbel_softmax and self.training:
+            logits = logits + gumbel_noise(logits)
+        weights = F.softmax(logits / temperature.clamp(min=0.01), dim=-1)
+        out: torch.Tensor = self.to_out(self.slice_attend(features, weights, self.qkv, attn_mask))
+        return out

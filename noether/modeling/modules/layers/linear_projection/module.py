@@ -1,0 +1,26 @@
+import torch
+from torch import nn
+
+from noether.modeling.functional.init import init_linears
+from noether.modeling.modules.layers.linear_projection.config import LinearProjectionConfig
+
+_CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+
+
+class LinearProjection(nn.Module):
+    """``project``: nn.Linear, a 1x1 convolution, or nn.Identity (state-dict key ``project.*``)."""
+
+    def __init__(self, config: LinearProjectionConfig) -> None:
+        super().__init__()
+        self.project: nn.Module
+        if config.optional and config.input_dim == config.output_dim:
+            self.project = nn.Identity()
+        elif config.ndim is None:
+            self.project = nn.Linear(config.input_dim, config.output_dim, bias=config.bias)
+        else:
+            self.project = _CONV[config.ndim](config.input_dim, config.output_dim, kernel_size=1, bias=config.bias)
+        init_linears(type(self).__name__, config.init_weights, [self.project])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.project(x)
+        return out

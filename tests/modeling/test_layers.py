@@ -1,0 +1,87 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from noether.core.schemas import ValidationError
+from noether.modeling.modules.layers import (
+    LinearProjection,
+    LinearProjectionConfig,
+    RopeFrequency,
+    RopeFrequencyConfig,
+    rope,
+)
+
+
+class TestLinearProjection:
+    @pytest.mark.parametrize(("ndim", "kind"), [(None, nn.Linear), (1, nn.Conv1d), (2, nn.Conv2d), (3, nn.Conv3d)])
+    def test_kinds(self, ndim, kind):
+        layer = LinearProjection(LinearProjectionConfig(input_dim=4, output_dim=6, ndim=ndim))
+        assert isinstance(layer.project, kind)
+        assert set(layer.state_dict()) == {"project.weight", "project.bias"}
+
+    def test_optional_identity(self):
+        layer = LinearProjection(LinearProjectionConfig(input_dim=4, output_dim=4, optional=True))
+        assert isinstance(layer.project, nn.Identity)
+        x = torch.randn(2, 4)
+        assert layer(x) is x
+
+    def test_truncnormal_init(self):
+        layer = LinearProjection(LinearProjectionConfig(input_dim=256, output_dim=256, init_weights="truncnormal002"))
+        weight = layer.project.weight
+        assert weight.abs().max() <= 0.04
+        assert 0.015 < weight.std().item() < 0.02
+        assert torch.equal(layer.project.bias, torch.zeros(256))
+
+    def test_zeros_init(self):
+        layer = LinearProjection(LinearProjectionConfig(input_dim=3, output_dim=2, init_weights="zeros"))
+        assert torch.equal(layer(torch.randn(5, 3)), torch.zeros(5, 2))
+
+    def test_unsupported_init_is_config_error(self):
+        with pytest.raises(ValidationError, match="init_weights"):
+            LinearProjectionConfig(input_dim=3, output_dim=2, init_weights="torchs")
+
+
+class TestRope:
+    def test_frequencies_shape_and_unit_norm(self):
+        freq = RopeFrequency(RopeFrequencyConfig(hidden_dim=16, input_dim=3))
+        out = freq(torch.randn(2, 5, 3))
+        assert out.shape == (2, 5, 8)
+        assert out.is_complex()
+        torch.testing.assert_close(out.abs(), torch.ones(2, 5, 8))
+        # 8 pairs, 3 axes: 2 pairs per axis, 2 padded pairs that do not rotate
+        assert torch.equal(out[..., 6:], torch.ones(2, 5, 2, dtype=out.dtype))
+
+    def test_angles(self):
+        freq = RopeFrequency(RopeFrequencyConfig(hidden_dim=8, input_dim=1, max_wavelength=100.0))
+        coords = torch.tensor([[2.0]])
+        expected = torch.tensor([2.0 * 100.0 ** (-i / 4) for i in range(4)])
+        torch.testing.assert_close(freq(coords).angle()[0], expected)
+
+    def test_rotation_preserves_norm_and_relative_positions(self):
+        freq = RopeFrequency(RopeFrequencyConfig(hidden_dim=8, input_dim=2))
+        q, k = torch.randn(1, 1, 1, 8), torch.randn(1, 1, 1, 8)
+        a, b = torch.tensor([[0.3, 1.0]]), torch.tensor([[1.3, -2.0]])
+        shift = torch.tensor([[5.0, 7.0]])
+        dot = (rope(q, freq(a)) * rope(k, freq(b))).sum()
+        shifted = (rope(q, freq(a + shift)) * rope(k, freq(b + shift))).sum()
+        torch.testing.assert_close(dot, shifted, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(rope(q, freq(a)).norm(), q.norm())
+
+    def test_errors(self):
+        freq = RopeFrequency(RopeFrequencyConfig(hidden_dim=8, input_dim=3))
+        with pytest.raises(ValueError, match="expects coordinates with 3 dims, got 2"):
+            freq(torch.randn(4, 2))
+        with pytest.raises(ValueError, match="freqs cover 8 features per head, but heads have 6"):
+            rope(torch.randn(1, 1, 4, 6), freq(torch.randn(4, 3)))
+        with pytest.raises(ValueError, match="complex"):
+            rope(torch.randn(1, 1, 4, 8), torch.randn(4, 4))
+        with pytest.raises(ValueError, match=r"needs hidden_dim >= 2 \* input_dim"):
+            RopeFrequency(RopeFrequencyConfig(hidden_dim=4, input_dim=3))
+
+    def test_wavelengths_are_geometric(self):
+        freq = RopeFrequency(RopeFrequencyConfig(hidden_dim=12, input_dim=2, max_wavelength=10000.0))
+        ratios = freq.omega[1:] / freq.omega[:-1]
+        torch.testing.assert_close(ratios, torch.full_like(ratios, 10000.0 ** (-1 / 3)))
+        assert math.isclose(freq.omega[0].item(), 1.0)

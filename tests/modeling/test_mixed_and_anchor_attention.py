@@ -1,0 +1,276 @@
+import pytest
+import torch
+from conftest import heads, merge, reference_attention
+
+from noether.core.schemas.modules import AttentionPattern, TokenSpec
+from noether.modeling.modules import (
+    CrossAnchorAttention,
+    JointAnchorAttention,
+    KVCache,
+    MixedAttention,
+    RopeFrequency,
+    RopeFrequencyConfig,
+    SelfAnchorAttention,
+)
+from noether.modeling.modules.attention import JointAnchorAttentionConfig, MultiBranchAnchorAttentionConfig
+
+D, H = 24, 3
+SIZES = {"surface_anchors": 5, "surface_queries": 7, "volume_anchors": 4, "volume_queries": 6}
+SPECS = [TokenSpec(name=n, size=s) for n, s in SIZES.items()]
+N = sum(SIZES.values())
+
+
+def cfg(**kw):
+    return {"hidden_dim": D, "num_heads": H, "init_weights": "torch", **kw}
+
+
+def offsets():
+    out, start = {}, 0
+    for name, size in SIZES.items():
+        out[name] = slice(start, start + size)
+        start += size
+    return out
+
+
+def mixed_reference(module, x, patterns, freqs=None, valid=None):
+    """Each pattern as its own softmax attention on the documented (q|k|v, head, head_dim) layout."""
+    sd = module.state_dict()
+    q, k, v = heads(x @ sd["qkv.weight"].T + sd["qkv.bias"], 3, H)
+    if freqs is not None:
+        from noether.modeling.modules.layers import rope
+
+        q, k = rope(q, freqs), rope(k, freqs)
+    where = offsets()
+    out = torch.zeros_like(q)
+    for p in patterns:
+        qi = torch.cat([torch.arange(N)[where[n]] for n in p["query_tokens"]])
+        ki = torch.cat([torch.arange(N)[where[n]] for n in p["key_value_tokens"]])
+        mask = None if valid is None else valid[:, ki][:, None, None, :]
+        out[:, :, qi] = reference_attention(q[:, :, qi], k[:, :, ki], v[:, :, ki], mask)
+    return merge(out) @ sd["proj.weight"].T + sd["proj.bias"]
+
+
+SELF = [
+    {"query_tokens": ["surface_anchors", "surface_queries"], "key_value_tokens": ["surface_anchors"]},
+    {"query_tokens": ["volume_anchors", "volume_queries"], "key_value_tokens": ["volume_anchors"]},
+]
+CROSS = [
+    {"query_tokens": ["surface_anchors", "surface_queries"], "key_value_tokens": ["volume_anchors"]},
+    {"query_tokens": ["volume_anchors", "volume_queries"], "key_value_tokens": ["surface_anchors"]},
+]
+JOINT = [{"query_tokens": list(SIZES), "key_value_tokens": ["surface_anchors", "volume_anchors"]}]
+# queries in another order than the tokens, and key groups that are not contiguous
+SCATTERED = [
+    {"query_tokens": ["volume_queries", "surface_anchors"], "key_value_tokens": ["volume_anchors", "surface_queries"]},
+    {"query_tokens": ["surface_queries", "volume_anchors"], "key_value_tokens": ["surface_anchors"]},
+]
+
+
+class TestMixedAttention:
+    @pytest.mark.parametrize("patterns", [SELF, CROSS, JOINT, SCATTERED], ids=["self", "cross", "joint", "scattered"])
+    def test_matches_per_pattern_reference(self, patterns):
+        module = MixedAttention(cfg()).eval()
+        x = torch.randn(2, N, D)
+        expected = mixed_reference(module, x, patterns)
+        torch.testing.assert_close(module(x, SPECS, patterns), expected, atol=1e-5, rtol=1e-5)
+
+    def test_equal_shapes_share_one_sdpa_call(self, monkeypatch):
+        module = MixedAttention(cfg()).eval()
+        calls = []
+        original = module.attend
+        monkeypatch.setattr(module, "attend", lambda q, k, v, m=None: calls.append(q.shape) or original(q, k, v, m))
+        equal = [TokenSpec(name=n, size=4) for n in SIZES]
+        module(torch.randn(2, 16, D), equal, SELF)
+        assert calls == [torch.Size([4, H, 8, D // H])]  # two patterns batched along the batch axis
+        calls.clear()
+        module(torch.randn(2, N, D), SPECS, SELF)
+        assert len(calls) == 2  # different shapes: one call each
+
+    def test_rope_and_padding_mask(self):
+        module = MixedAttention(cfg(use_rope=True)).eval()
+        x = torch.randn(2, N, D)
+        freqs = RopeFrequency(RopeFrequencyConfig(hidden_dim=D // H, input_dim=3))(torch.randn(2, N, 3))
+        valid = torch.ones(2, N, dtype=torch.bool)
+        valid[1, offsets()["surface_anchors"].stop - 2 : offsets()["surface_anchors"].stop] = False
+        expected = mixed_reference(module, x, JOINT, freqs, valid)
+        actual = module(x, SPECS, JOINT, attention_mask=valid, freqs=freqs)
+        torch.testing.assert_close(actual, expected, atol=1e-5, rtol=1e-5)
+
+    def test_pattern_errors(self):
+        module = MixedAttention(cfg())
+        x = torch.randn(1, N, D)
+        with pytest.raises(ValueError, match=r"attention pattern 0 names token groups not in token_specs: \['wing'\]"):
+            module(x, SPECS, [{"query_tokens": list(SIZES), "key_value_tokens": ["wing"]}])
+        with pytest.raises(ValueError, match=r"'volume_queries'\] are the query of no attention pattern"):
+            module(x, SPECS, [{"query_tokens": list(SIZES)[:3], "key_value_tokens": ["surface_anchors"]}])
+        with pytest.raises(ValueError, match="'surface_anchors' is the query of attention patterns 0 and 1"):
+            module(x, SPECS, [*JOINT, {"query_tokens": ["surface_anchors"], "key_value_tokens": ["volume_anchors"]}])
+        with pytest.raises(ValueError, match=r"token_specs sizes sum to 22 tokens .* but x has 21"):
+            module(torch.randn(1, N - 1, D), SPECS, JOINT)
+        with pytest.raises(ValueError, match=r"name these groups more than once: \['surface_anchors'\]"):
+            module(x, [*SPECS[:3], TokenSpec(name="surface_anchors", size=6)], JOINT)
+        with pytest.raises(ValueError, match="attention_mask must be a bool mask"):
+            module(x, SPECS, JOINT, attention_mask=torch.ones(1, N))
+
+    def test_accepts_plain_dict_specs_and_patterns(self):
+        module = MixedAttention(cfg()).eval()
+        x = torch.randn(1, N, D)
+        torch.testing.assert_close(module(x, [{n: s} for n, s in SIZES.items()], JOINT), module(x, SPECS, JOINT))
+
+
+class TestKVCache:
+    def anchors_then_queries(self, module, x, call):
+        where = offsets()
+        cache = KVCache(module)
+        anchors = torch.cat([x[:, where["surface_anchors"]], x[:, where["volume_anchors"]]], 1)
+        call(anchors, [TokenSpec(name="surface_anchors", size=5), TokenSpec(name="volume_anchors", size=4)], cache)
+        queries = torch.cat([x[:, where["surface_queries"]], x[:, where["volume_queries"]]], 1)
+        cached = [TokenSpec(name=n, size=None if n.endswith("anchors") else s) for n, s in SIZES.items()]
+        return call(queries, cached, cache), cache
+
+    @pytest.mark.parametrize("cls", [SelfAnchorAttention, CrossAnchorAttention, JointAnchorAttention])
+    def test_cached_queries_equal_one_shot(self, cls):
+        module = cls(cfg(branches=["surface", "volume"], qk_norm=True)).eval()
+        x = torch.randn(2, N, D)
+        full = module(x, SPECS)
+        out, cache = self.anchors_then_queries(module, x, lambda t, s, c: module(t, s, kv_cache=c))
+        where = offsets()
+        expected = torch.cat([full[:, where["surface_queries"]], full[:, where["volume_queries"]]], 1)
+        torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+        assert cache.groups(module.mixed_attention) == ["surface_anchors", "volume_anchors"]
+
+    def test_chunked_queries_with_rope(self):
+        module = JointAnchorAttention(cfg(branches=["surface", "volume"], use_rope=True)).eval()
+        coords = torch.randn(1, N, 3)
+        freqs = RopeFrequency(RopeFrequencyConfig(hidden_dim=D // H, input_dim=3))(coords)
+        x = torch.randn(1, N, D)
+        full = module(x, SPECS, freqs=freqs)
+        where = offsets()
+        anchor_idx = torch.cat([torch.arange(N)[where["surface_anchors"]], torch.arange(N)[where["volume_anchors"]]])
+        cache = KVCache()
+        module(x[:, anchor_idx], [{"surface_anchors": 5}, {"volume_anchors": 4}], freqs=freqs[:, anchor_idx],
+               kv_cache=cache)  # fmt: skip
+        query_idx = torch.arange(N)[where["volume_queries"]]
+        for chunk in query_idx.split(4):
+            specs = [{"surface_anchors": None}, {"volume_anchors": None}, {"volume_queries": len(chunk)}]
+            out = module(x[:, chunk], specs, freqs=freqs[:, chunk], kv_cache=cache)
+            torch.testing.assert_close(out, full[:, chunk], atol=1e-5, rtol=1e-5)
+
+    def test_cache_errors(self):
+        module = MixedAttention(cfg()).eval()
+        queries = torch.randn(2, 7, D)
+        specs = [TokenSpec(name="surface_anchors", size=None), TokenSpec(name="surface_queries", size=7)]
+        pattern = [{"query_tokens": ["surface_queries"], "key_value_tokens": ["surface_anchors"]}]
+        with pytest.raises(ValueError, match=r"\['surface_anchors'\] have size=None, so .* none was given"):
+            module(queries, specs, pattern)
+        cache = KVCache(torch.nn.ModuleDict({"layer0": module}))
+        with pytest.raises(
+            KeyError, match="'surface_anchors' has size=None but is not in the KV cache of layer 'layer0'"
+        ):
+            module(queries, specs, pattern, kv_cache=cache)
+        with pytest.raises(ValueError, match=r"'surface_anchors' has size=None .* cannot be a query"):
+            module(queries, specs, [{"query_tokens": ["surface_anchors", "surface_queries"],
+                                     "key_value_tokens": ["surface_queries"]}], kv_cache=cache)  # fmt: skip
+        anchors_only = [{"query_tokens": ["surface_anchors"], "key_value_tokens": ["surface_anchors"]}]
+        module(torch.randn(3, 5, D), [{"surface_anchors": 5}], anchors_only, kv_cache=cache)
+        with pytest.raises(ValueError, match=r"'surface_anchors' in layer 'layer0' .* batch size 3 != 2"):
+            module(queries, specs, pattern, kv_cache=cache)
+        with pytest.raises(ValueError, match=r"dtype torch.float32 != torch.float64"):
+            module.double()(torch.randn(3, 7, D, dtype=torch.float64), specs, pattern, kv_cache=cache)
+
+    def test_one_cache_serves_a_stack(self):
+        layers = torch.nn.ModuleList(
+            [JointAnchorAttention(cfg(branches=["surface", "volume"])) for _ in range(3)]
+        ).eval()
+        x = torch.randn(1, N, D)
+
+        def stack(t, specs, cache):
+            for layer in layers:
+                t = t + layer(t, specs, kv_cache=cache)
+            return t
+
+        full = stack(x, SPECS, None)
+        out, cache = self.anchors_then_queries(layers, x, stack)
+        where = offsets()
+        expected = torch.cat([full[:, where["surface_queries"]], full[:, where["volume_queries"]]], 1)
+        torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+        assert len(cache) == 3
+        assert "2.mixed_attention" in repr(cache)
+        assert cache.nbytes == 3 * 2 * (5 + 4) * D * 4
+
+
+class TestAnchorAttention:
+    def test_derived_patterns(self):
+        specs = SPECS
+        branches = {"branches": ["surface", "volume"]}
+        as_dicts = lambda ps: [p.to_dict() for p in ps]  # noqa: E731
+        assert as_dicts(SelfAnchorAttention(cfg(**branches)).patterns(specs)) == SELF
+        assert as_dicts(CrossAnchorAttention(cfg(**branches)).patterns(specs)) == CROSS
+        assert as_dicts(JointAnchorAttention(cfg(**branches)).patterns(specs)) == JOINT
+
+    def test_three_branch_cross(self):
+        module = CrossAnchorAttention(cfg(branches=["surface", "volume", "wake"]))
+        specs = [*SPECS, TokenSpec(name="wake_anchors", size=2)]
+        assert module.patterns(specs)[0] == AttentionPattern(
+            query_tokens=["surface_anchors", "surface_queries"], key_value_tokens=["volume_anchors", "wake_anchors"]
+        )
+
+    def test_branch_names_with_underscores_use_longest_match(self):
+        module = SelfAnchorAttention(cfg(branches=["front", "front_wheel"]))
+        specs = [TokenSpec(name=n, size=1) for n in ("front_anchors", "front_wheel_anchors", "front_wheel_queries")]
+        queries = [p.query_tokens for p in module.patterns(specs)]
+        assert queries == [["front_anchors"], ["front_wheel_anchors", "front_wheel_queries"]]
+
+    def test_errors(self):
+        module = JointAnchorAttention(cfg(branches=["surface", "volume"]))
+        x = torch.randn(1, 3, D)
+        with pytest.raises(ValueError, match=r"token groups \['wing_anchors'\] belong to no branch"):
+            module(x, [*SPECS[:2], {"wing_anchors": 1}])
+        with pytest.raises(ValueError, match=r"branches \['volume'\] have no token groups"):
+            module(x, [{"surface_anchors": 3}])
+        with pytest.raises(ValueError, match=r"branches \['volume'\] lack their anchor groups \['volume_anchors'\]"):
+            module(x, [{"surface_anchors": 2}, {"volume_queries": 1}])
+
+    def test_config_rules(self):
+        from noether.core.schemas import ValidationError
+
+        with pytest.raises(ValidationError, match="joint anchor attention needs at least 2 branches"):
+            JointAnchorAttentionConfig(hidden_dim=D, num_heads=H, branches=["surface"])
+        with pytest.raises(ValidationError, match="cross anchor attention needs at least 2 branches"):
+            CrossAnchorAttention(cfg(branches=["surface"]))
+        with pytest.raises(ValidationError, match="List should have at least 1 item"):
+            MultiBranchAnchorAttentionConfig(hidden_dim=D, num_heads=H, branches=[])
+        with pytest.raises(ValidationError, match=r"branches must be distinct, repeated: \['a'\]"):
+            MultiBranchAnchorAttentionConfig(hidden_dim=D, num_heads=H, branches=["a", "a"])
+        with pytest.raises(ValidationError, match="a valid list"):
+            MultiBranchAnchorAttentionConfig(hidden_dim=D, num_heads=H, branches="surface")
+        assert SelfAnchorAttention(cfg(branches=["surface"])).branches == ["surface"]
+
+    def test_state_dict_under_mixed_attention(self):
+        module = JointAnchorAttention(cfg(branches=["surface", "volume"]))
+        assert {k: tuple(v.shape) for k, v in module.state_dict().items()} == {
+            "mixed_attention.qkv.weight": (3 * D, D), "mixed_attention.qkv.bias": (3 * D,),
+            "mixed_attention.proj.weight": (D, D), "mixed_attention.proj.bias": (D,),
+        }  # fmt: skip
+
+    def test_custom_anchor_suffix(self):
+        module = SelfAnchorAttention(cfg(branches=["surface"], anchor_suffix="_supernodes")).eval()
+        out = module(torch.randn(1, 5, D), [{"surface_supernodes": 2}, {"surface_queries": 3}])
+        assert out.shape == (1, 5, D)
+
+    @pytest.mark.parametrize("cls", [SelfAnchorAttention, CrossAnchorAttention, JointAnchorAttention])
+    def test_backward(self, cls):
+        module = cls(cfg(branches=["surface", "volume"], dropout=0.1))
+        x = torch.randn(2, N, D, requires_grad=True)
+        module(x, SPECS).sum().backward()
+        assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters())
+        assert x.grad.abs().sum() > 0
+
+
+@pytest.mark.slow
+def test_torch_compile_matches_eager():
+    module = MixedAttention(cfg()).eval()
+    x = torch.randn(2, N, D)
+    compiled = torch.compile(module, dynamic=False)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x, SPECS, SELF), module(x, SPECS, SELF), atol=1e-5, rtol=1e-5)
