@@ -1,0 +1,5 @@
+import sys
+
+from noether.cli import main
+
+sys.exit(main())

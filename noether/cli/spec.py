@@ -1,0 +1,104 @@
+"""What a config file describes, validated without torch: an attention module and how to run it.
+
+A file is a mapping: ``attention`` (alias ``attention_constructor``) names the
+implementation, the other keys are its options, except three reserved sections:
+``tokens`` (the token groups ``run`` feeds it, ``{name: size}`` each),
+``patterns`` (attention patterns, for ``mixed``) and ``run`` (:class:`RunSettings`).
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from noether.core.schemas import Config, ValidationError, config, field
+from noether.core.schemas.errors import Loc
+from noether.core.schemas.modules.attention import AttentionPattern, TokenSpec
+from noether.registry import RegistryError, attention_registry
+from noether.registry.build import NAME_KEYS
+
+RESERVED = ("tokens", "patterns", "run")
+
+
+@config
+class RunSettings(Config):
+    """How ``noether-attention run`` exercises the module."""
+
+    batch_size: int = field(default=1, ge=1, description="Samples per forward pass.")
+    chunk_size: int | None = field(
+        default=None, ge=1, description="Query tokens per forward against the KV cache; None: one forward."
+    )
+    seed: int = field(default=0, description="Seed of the synthetic inputs and weights.")
+
+
+@attrs.frozen
+class Problem:
+    loc: Loc
+    message: str
+
+
+@attrs.frozen
+class AttentionFile:
+    name: str
+    config: Any
+    tokens: list[TokenSpec]
+    patterns: list[AttentionPattern]
+    run: RunSettings
+
+
+def _errors(exc: ValidationError, *prefix: str | int) -> list[Problem]:
+    return [Problem((*prefix, *e["loc"]), e["msg"]) for e in exc.errors()]
+
+
+def _load_list(items: Any, load: Any, key: str) -> tuple[list[Any], list[Problem]]:
+    if not isinstance(items, list):
+        return [], [Problem((key,), "should be a list")]
+    out, problems = [], []
+    for i, item in enumerate(items):
+        try:
+            out.append(load(item))
+        except ValidationError as exc:
+            problems += _errors(exc, key, i)
+    return out, problems
+
+
+def read_attention_file(data: Any) -> tuple[AttentionFile | None, list[Problem]]:
+    """Validate everything a file says; every problem at once."""
+    if not isinstance(data, Mapping):
+        return None, [Problem((), f"the file should hold a mapping of options, got {type(data).__name__}")]
+    names = {key: data[key] for key in NAME_KEYS if key in data}
+    if not names:
+        return None, [Problem((), "missing 'attention: <name>' (see `noether-attention list`)")]
+    key, name = next(iter(names.items()))
+    if len(names) > 1 and len(set(map(str, names.values()))) > 1:
+        return None, [Problem((), f"'attention' and 'attention_constructor' disagree: {names}")]
+    if not isinstance(name, str):
+        return None, [Problem((key,), f"should name an implementation, got {name!r}")]
+    problems: list[Problem] = []
+    parsed_config = None
+    try:
+        config_class = attention_registry.resolve_config(name)
+    except RegistryError as exc:
+        problems.append(Problem((key,), str(exc)))
+    else:
+        options = {k: v for k, v in data.items() if k not in NAME_KEYS and k not in RESERVED}
+        try:
+            parsed_config = config_class.from_dict(options)
+        except ValidationError as exc:
+            problems += _errors(exc)
+    tokens, token_problems = _load_list(data.get("tokens", []), TokenSpec.from_dict, "tokens")
+    patterns, pattern_problems = _load_list(data.get("patterns", []), AttentionPattern.from_dict, "patterns")
+    problems += token_problems + pattern_problems
+    run = RunSettings()
+    try:
+        run = RunSettings.from_dict(data.get("run") or {})
+    except ValidationError as exc:
+        problems += _errors(exc, "run")
+    if problems or parsed_config is None:
+        return None, problems
+    return AttentionFile(name, parsed_config, tokens, patterns, run), []
+
+
+def read_file(data: Any) -> tuple[Any, list[Problem]]:
+    """Validate a config file of any kind this CLI understands."""
+    return read_attention_file(data)

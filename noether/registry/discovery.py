@@ -1,0 +1,116 @@
+"""Which attention implementations exist, from installed metadata only.
+
+Nothing here imports a plugin, pluggy or torch: listing reads the entry points
+of the ``noether.attention`` group once per process (memoised; ``refresh()``
+rescans) and the table of built-ins. An entry point's name is the name configs
+use; its value is the implementation's config class (``"package.module:Class"``),
+whose module is the plugin that pluggy registers on first use.
+
+Environment, read at scan time, before any plugin could run:
+
+* ``NOETHER_DISABLE_PLUGIN_AUTOLOAD=1``: ignore entry points entirely.
+* ``NOETHER_PLUGINS=dist-a,dist-b``: load only plugins of these distributions
+  (names compared case-insensitively, ``-``/``_``/``.`` alike); others are listed as blocked.
+* ``NOETHER_ALLOW_BUILTIN_OVERRIDE=name,...``: let plugins replace these built-ins.
+"""
+
+import os
+import re
+import threading
+from importlib import metadata
+from typing import NamedTuple
+
+GROUP = "noether.attention"
+BUILTIN = "built-in"
+
+_ATTENTION = "noether.modeling.modules.attention"
+BUILTINS: dict[str, tuple[str, str]] = {
+    name: (f"{_ATTENTION}.{package}.module:{module}", f"{_ATTENTION}.{package}.config:{config}")
+    for name, package, module, config in [
+        ("dot_product", "dot_product", "DotProductAttention", "DotProductAttentionConfig"),
+        ("perceiver", "perceiver", "PerceiverAttention", "PerceiverAttentionConfig"),
+        ("transolver", "transolver", "TransolverAttention", "TransolverAttentionConfig"),
+        (
+            "transolver_plusplus",
+            "transolver_plusplus",
+            "TransolverPlusPlusAttention",
+            "TransolverPlusPlusAttentionConfig",
+        ),
+        ("mixed", "mixed", "MixedAttention", "MixedAttentionConfig"),
+        ("self_anchor", "anchor", "SelfAnchorAttention", "MultiBranchAnchorAttentionConfig"),
+        ("cross_anchor", "anchor", "CrossAnchorAttention", "CrossAnchorAttentionConfig"),
+        ("joint_anchor", "anchor", "JointAnchorAttention", "JointAnchorAttentionConfig"),
+    ]
+}
+"""Built-in name -> (module class path, config class path)."""
+
+
+class PluginEntry(NamedTuple):
+    """One ``noether.attention`` entry point of an installed distribution."""
+
+    name: str
+    distribution: str
+    version: str
+    config_path: str
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.distribution}:{self.name}"
+
+
+class Scan(NamedTuple):
+    entries: tuple[PluginEntry, ...]  # plugins that may load
+    blocked: tuple[PluginEntry, ...]  # present, but excluded by NOETHER_PLUGINS
+    autoload: bool
+
+
+def normalize(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def env_list(name: str) -> set[str] | None:
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    return {item.strip() for item in value.split(",") if item.strip()}
+
+
+_lock = threading.Lock()
+_scan: Scan | None = None
+
+
+def scan() -> Scan:
+    """The installed plugin entry points, read once per process."""
+    global _scan
+    if _scan is None:
+        with _lock:
+            if _scan is None:
+                _scan = _read()
+    return _scan
+
+
+def refresh() -> None:
+    """Forget the memoised scan: the next listing reads installed metadata again."""
+    global _scan
+    with _lock:
+        _scan = None
+
+
+def _read() -> Scan:
+    if os.environ.get("NOETHER_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower() in ("1", "true", "yes", "on"):
+        return Scan((), (), autoload=False)
+    allowed = env_list("NOETHER_PLUGINS")
+    allowed = None if allowed is None else {normalize(d) for d in allowed}
+    entries, blocked, seen = [], [], set()
+    for ep in metadata.entry_points(group=GROUP):
+        dist = ep.dist
+        distribution = dist.metadata["Name"] if dist is not None else "?"
+        entry = PluginEntry(ep.name, distribution, dist.version if dist is not None else "?", ep.value)
+        if (entry.name, normalize(distribution)) in seen:  # one distribution seen twice on sys.path
+            continue
+        seen.add((entry.name, normalize(distribution)))
+        if allowed is not None and normalize(distribution) not in allowed:
+            blocked.append(entry)
+        else:
+            entries.append(entry)
+    return Scan(tuple(entries), tuple(blocked), autoload=True)
