@@ -5,7 +5,7 @@ from typing import Any
 
 from noether.cli.files import load_file
 from noether.cli.measure import human_bytes, measured
-from noether.cli.spec import AttentionFile, read_file
+from noether.cli.spec import AttentionFile, StackFile, read_file
 from noether.cli.table import pairs
 from noether.core.schemas.errors import format_loc
 from noether.core.schemas.modules.attention import TokenSpec
@@ -31,9 +31,81 @@ def run_file(args: argparse.Namespace) -> int:
     torch = _require_torch()
     torch.manual_seed(spec.run.seed)
     with torch.no_grad():
-        rows = run_attention(spec, args, torch)
+        rows = run_stack(spec, args, torch) if isinstance(spec, StackFile) else run_attention(spec, args, torch)
     print(pairs(rows))
     return 0
+
+
+def _features(torch: Any, inputs: str, tokens: list[TokenSpec], batch: int, dim: int) -> dict[str, Any]:
+    """Synthetic features per token group: normal noise, or sin-cos embedded points of a car-like body."""
+    if inputs == "random":
+        return {t.name: torch.randn(batch, t.size or 0, dim) for t in tokens}
+    from noether.modeling.modules.layers import ContinuousSincosEmbed, ContinuousSincosEmbeddingConfig
+    from noether.modeling.synthetic import car_points
+
+    embed = ContinuousSincosEmbed(ContinuousSincosEmbeddingConfig(hidden_dim=dim, input_dim=3))
+    generator = torch.Generator().manual_seed(0)
+    return {t.name: embed(torch.stack([car_points(t.domain, t.size or 0, generator) for _ in range(batch)]))
+            for t in tokens}  # fmt: skip
+
+
+def _streamed(
+    module: Any,
+    tokens: list[TokenSpec],
+    anchor_names: set[str],
+    features: dict[str, Any],
+    chunk_size: int,
+    args: argparse.Namespace,
+    torch: Any,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    from noether.modeling.streaming import stream_queries
+
+    anchors = [t for t in tokens if t.name in anchor_names]
+    x_anchors = torch.cat([features[t.name] for t in anchors], dim=1)
+    queries = {t.name: features[t.name] for t in tokens if t.name not in anchor_names}
+    with measured() as m:
+        outputs = stream_queries(module, x_anchors, anchors, queries, chunk_size=chunk_size,
+                                 progress=False if args.no_progress else None)  # fmt: skip
+    return outputs, m
+
+
+def run_stack(spec: StackFile, args: argparse.Namespace, torch: Any) -> list[tuple[str, str]]:
+    from noether.modeling.modules.attention.anchor.module import MultiBranchAnchorAttention
+    from noether.modeling.modules.blocks.stack.module import TransformerStack
+
+    model = TransformerStack(spec.config).eval()
+    attention = model.blocks[0].attention_block
+    anchor_names = set()
+    if isinstance(attention, MultiBranchAnchorAttention):
+        anchor_names = {attention.anchors(b) for b in attention.branches}
+    tokens = _with_queries(spec.tokens, args.queries, lambda name: name in anchor_names)
+    if not tokens:
+        raise ValueError("a block-stack file needs `tokens` to run")
+    batch, dim = spec.run.batch_size, spec.config.block.hidden_dim
+    features = _features(torch, spec.run.inputs, tokens, batch, dim)
+    sizes = {t.name: t.size or 0 for t in tokens}
+    rows = [("model", f"{spec.config.depth} x TransformerBlock({spec.config.block.attention_constructor}), "
+                      f"hidden {dim}, {spec.config.block.num_heads} heads"),
+            ("parameters", f"{sum(p.numel() for p in model.parameters()):,}"),
+            ("inputs", spec.run.inputs),
+            ("tokens", ", ".join(f"{n}={s:,}" for n, s in sizes.items()))]  # fmt: skip
+    if anchor_names and spec.run.chunk_size is not None:
+        outputs, m = _streamed(model, tokens, anchor_names, features, spec.run.chunk_size, args, torch)
+        points = sum(o.shape[1] for o in outputs.values())
+        rows += [("mode", f"anchors once, then queries in chunks of {spec.run.chunk_size:,} through all layers"),
+                 ("output", f"{len(outputs)} query groups, ({batch}, {points:,}, {dim}) in all")]  # fmt: skip
+    else:
+        x = torch.cat([features[t.name] for t in tokens], dim=1)
+        with measured() as m:
+            out = model(x, tokens) if anchor_names else model(x)
+        points = out.shape[1]
+        rows += [("mode", "one forward pass"), ("output", str(tuple(out.shape)))]
+    rows += [
+        ("time", f"{m['seconds']:.2f} s"),
+        ("throughput", f"{batch * points / m['seconds']:,.0f} points/s"),
+        ("peak memory growth", human_bytes(m["peak_growth"])),
+    ]
+    return rows
 
 
 def _with_queries(tokens: list[TokenSpec], size: int | None, is_anchor: Any) -> list[TokenSpec]:
@@ -46,7 +118,6 @@ def run_attention(spec: AttentionFile, args: argparse.Namespace, torch: Any) -> 
     from noether.modeling.modules.attention.anchor.module import MultiBranchAnchorAttention
     from noether.modeling.modules.attention.mixed.module import MixedAttention
     from noether.modeling.modules.attention.perceiver.module import PerceiverAttention
-    from noether.modeling.streaming import stream_queries
     from noether.registry import build_attention
 
     module = build_attention(spec.config, name=spec.name).eval()
@@ -62,28 +133,24 @@ def run_attention(spec: AttentionFile, args: argparse.Namespace, torch: Any) -> 
             ("parameters", f"{sum(p.numel() for p in module.parameters()):,}"),
             ("tokens", ", ".join(f"{n}={s:,}" for n, s in sizes.items()))]  # fmt: skip
     chunk_size = spec.run.chunk_size
+    features = _features(torch, spec.run.inputs, tokens, batch, dim)
     if isinstance(module, MultiBranchAnchorAttention) and chunk_size is not None:
-        anchors = [t for t in tokens if t.name in anchor_names]
-        x_anchors = torch.randn(batch, sum(sizes[t.name] for t in anchors), dim)
-        queries = {t.name: torch.randn(batch, sizes[t.name], dim) for t in tokens if t.name not in anchor_names}
-        with measured() as m:
-            outputs = stream_queries(module, x_anchors, anchors, queries, chunk_size=chunk_size,
-                                     progress=False if args.no_progress else None)  # fmt: skip
+        outputs, m = _streamed(module, tokens, anchor_names, features, chunk_size, args, torch)
         points = sum(o.shape[1] for o in outputs.values())
         shape = f"{len(outputs)} query groups, ({batch}, {points:,}, {dim}) in all"
         rows.append(("mode", f"anchors once, then queries in chunks of {chunk_size:,} (KV cache)"))
     else:
-        total = sum(sizes.values())
+        x = torch.cat([features[t.name] for t in tokens], dim=1)
         with measured() as m:
             if isinstance(module, MultiBranchAnchorAttention):
-                out = module(torch.randn(batch, total, dim), tokens)
+                out = module(x, tokens)
             elif isinstance(module, MixedAttention):
-                out = module(torch.randn(batch, total, dim), tokens, spec.patterns)
+                out = module(x, tokens, spec.patterns)
             elif isinstance(module, PerceiverAttention):
                 first = tokens[0].size or 0
-                out = module(torch.randn(batch, first, dim), torch.randn(batch, total - first, module.kv_dim))
+                out = module(x[:, :first], torch.randn(batch, x.shape[1] - first, module.kv_dim))
             else:
-                out = module(torch.randn(batch, total, dim))
+                out = module(x)
         points, shape = out.shape[1], str(tuple(out.shape))
         rows.append(("mode", "one forward pass"))
     rows += [

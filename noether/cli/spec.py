@@ -1,13 +1,15 @@
 """What a config file describes, validated without torch: an attention module and how to run it.
 
-A file is a mapping: ``attention`` (alias ``attention_constructor``) names the
-implementation, the other keys are its options, except three reserved sections:
-``tokens`` (the token groups ``run`` feeds it, ``{name: size}`` each),
-``patterns`` (attention patterns, for ``mixed``) and ``run`` (:class:`RunSettings`).
+A file is a mapping. An attention file: ``attention`` (alias ``attention_constructor``)
+names the implementation and the other keys are its options. A block-stack file:
+``model: transformer_stack`` with ``depth`` and ``block`` (a TransformerBlockConfig).
+Both may have the reserved sections ``tokens`` (the token groups ``run`` feeds it,
+``{name: size}`` each), ``patterns`` (attention patterns, for ``mixed``) and ``run``
+(:class:`RunSettings`).
 """
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -29,6 +31,11 @@ class RunSettings(Config):
         default=None, ge=1, description="Query tokens per forward against the KV cache; None: one forward."
     )
     seed: int = field(default=0, description="Seed of the synthetic inputs and weights.")
+    inputs: Literal["random", "car"] = field(
+        default="random",
+        description="random: normal features; car: points on/around a car-like body (by the group's domain), "
+        "sin-cos embedded.",
+    )
 
 
 @attrs.frozen
@@ -99,6 +106,51 @@ def read_attention_file(data: Any) -> tuple[AttentionFile | None, list[Problem]]
     return AttentionFile(name, parsed_config, tokens, patterns, run), []
 
 
+@attrs.frozen
+class StackFile:
+    config: Any  # TransformerStackConfig
+    tokens: list[TokenSpec]
+    run: RunSettings
+
+
+MODELS = ("transformer_stack",)
+
+
+def read_stack_file(data: Mapping[str, Any]) -> tuple[StackFile | None, list[Problem]]:
+    """A block stack: ``model: transformer_stack``, ``depth``, ``block`` (TransformerBlockConfig), tokens, run."""
+    from noether.modeling.modules.blocks.stack.config import TransformerStackConfig
+
+    problems: list[Problem] = []
+    if data["model"] not in MODELS:
+        problems.append(Problem(("model",), f"unknown model {data['model']!r}; known: {', '.join(MODELS)}"))
+    options = {k: v for k, v in data.items() if k != "model" and k not in RESERVED}
+    parsed = None
+    try:
+        parsed = TransformerStackConfig.from_dict(options)
+    except ValidationError as exc:
+        problems += _errors(exc)
+    if parsed is not None:  # the attention's own options, checked by its config class
+        block = parsed.block
+        try:
+            attention_registry.resolve_config(block.attention_constructor).from_dict(block.attention_options())
+        except ValidationError as exc:
+            problems += [Problem(("block", "attention_arguments", *p.loc), p.message) for p in _errors(exc)]
+        except RegistryError as exc:
+            problems.append(Problem(("block", "attention_constructor"), str(exc)))
+    tokens, token_problems = _load_list(data.get("tokens", []), TokenSpec.from_dict, "tokens")
+    problems += token_problems
+    run = RunSettings()
+    try:
+        run = RunSettings.from_dict(data.get("run") or {})
+    except ValidationError as exc:
+        problems += _errors(exc, "run")
+    if problems or parsed is None:
+        return None, problems
+    return StackFile(parsed, tokens, run), []
+
+
 def read_file(data: Any) -> tuple[Any, list[Problem]]:
-    """Validate a config file of any kind this CLI understands."""
+    """Validate a config file of any kind this CLI understands: an attention, or a block stack (``model:``)."""
+    if isinstance(data, Mapping) and "model" in data:
+        return read_stack_file(data)
     return read_attention_file(data)

@@ -11,3 +11,6 @@ InitWeightsMode = Literal[
     "zeros",
 ]
 """How a module initialises its weights; each module documents the subset it supports."""
+
+ActivationName = Literal["GELU", "TANH", "SIGMOID", "RELU", "LEAKY_RELU", "SOFTPLUS", "ELU", "SILU"]
+"""Activations an MLP config may name."""

@@ -113,4 +113,5 @@ def _read() -> Scan:
             blocked.append(entry)
         else:
             entries.append(entry)
-    return Scan(tuple(entries), tuple(blocked), autoload=True)
+    order = lambda e: (e.name, normalize(e.distribution))  # noqa: E731 - filesystem order is arbitrary
+    return Scan(tuple(sorted(entries, key=order)), tuple(sorted(blocked, key=order)), autoload=True)

@@ -60,7 +60,7 @@ class AttentionRegistry:
 
     def rows(self) -> list[listing.Row]:
         registered = {name: impl.config_path() for name, impl in self._registered.items()}
-        failures = {key: _one_line(exc) for key, exc in self._failed.items()}
+        failures = {key: str(exc).splitlines()[0] for key, exc in self._failed.items()}
         return listing.rows(registered, failures)
 
     def names(self) -> list[str]:
@@ -126,7 +126,7 @@ class AttentionRegistry:
         claims = listing.plugin_claims()
         if distribution:
             return self._qualified_target(name, distribution, base, claims)
-        entries = [e for e in claims.get(name, []) if not listing.malformed(e)]
+        entries = claims.get(name, [])
         if name in discovery.BUILTINS:
             overriding = [e for e in entries if name in listing.allowed_overrides()]
             if len(overriding) == 1:
@@ -234,6 +234,17 @@ class AttentionRegistry:
             manager.add_hookspecs(hookspecs)
             self._manager = manager
         return self._manager
+
+    def add_hooks(self, plugin: Any) -> None:
+        """Register an object whose methods implement hooks (say ``noether_attention_built``)."""
+        manager = self._plugin_manager()
+        with self._register_lock:
+            manager.register(plugin)
+            try:
+                manager.check_pending()
+            except Exception:
+                manager.unregister(plugin)
+                raise
 
     @property
     def hook(self) -> Any:

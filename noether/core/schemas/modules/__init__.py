@@ -11,6 +11,8 @@ from noether.core.schemas.modules.attention import AttentionConfig, AttentionPat
 
 _ATTENTION = "noether.modeling.modules.attention"
 _LAYERS = "noether.modeling.modules.layers"
+_MLP = "noether.modeling.modules.mlp"
+_BLOCKS = "noether.modeling.modules.blocks"
 
 MODULE_CONFIGS: dict[str, str] = {
     "DotProductAttentionConfig": f"{_ATTENTION}.dot_product.config:DotProductAttentionConfig",
@@ -23,6 +25,14 @@ MODULE_CONFIGS: dict[str, str] = {
     "JointAnchorAttentionConfig": f"{_ATTENTION}.anchor.config:JointAnchorAttentionConfig",
     "LinearProjectionConfig": f"{_LAYERS}.linear_projection.config:LinearProjectionConfig",
     "RopeFrequencyConfig": f"{_LAYERS}.rope_frequency.config:RopeFrequencyConfig",
+    "LayerScaleConfig": f"{_LAYERS}.layer_scale.config:LayerScaleConfig",
+    "UnquantizedDropPathConfig": f"{_LAYERS}.drop_path.config:UnquantizedDropPathConfig",
+    "ContinuousSincosEmbeddingConfig": f"{_LAYERS}.continuous_sincos_embed.config:ContinuousSincosEmbeddingConfig",
+    "MLPConfig": f"{_MLP}.mlp.config:MLPConfig",
+    "UpActDownMLPConfig": f"{_MLP}.up_act_down_mlp.config:UpActDownMLPConfig",
+    "TransformerBlockConfig": f"{_BLOCKS}.transformer.config:TransformerBlockConfig",
+    "PerceiverBlockConfig": f"{_BLOCKS}.perceiver.config:PerceiverBlockConfig",
+    "TransformerStackConfig": f"{_BLOCKS}.stack.config:TransformerStackConfig",
 }
 """Exported name -> ``"module:attr"`` of every concrete module config (torch-free modules)."""
 

@@ -30,6 +30,7 @@ __all__ = [
     "JointAnchorAttentionConfig",
     "KVCache",
     "MixedAttentionConfig",
+    "MultiHeadAttentionBase",
     "MultiBranchAnchorAttentionConfig",
     "PerceiverAttentionConfig",
     "TransolverAttentionConfig",
@@ -40,6 +41,7 @@ __getattr__, __dir__ = lazy_exports(
     globals(),
     {
         "KVCache": f"{__name__}.kv_cache:KVCache",
+        "MultiHeadAttentionBase": f"{__name__}.heads:MultiHeadAttentionBase",
         **{name: f"{__name__}.{package}.module:{name}" for name, package in _MODULES.items()},
     },
 )

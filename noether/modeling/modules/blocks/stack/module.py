@@ -1,0 +1,27 @@
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from noether.modeling.modules.blocks.stack.config import TransformerStackConfig
+from noether.modeling.modules.blocks.transformer.module import TransformerBlock
+
+
+class TransformerStack(nn.Module):
+    """``depth`` transformer blocks applied in turn; keyword arguments reach every block.
+
+    With anchor attention and a shared ``KVCache`` this is what ``stream_queries``
+    runs: anchors once, then query chunks through every layer.
+    """
+
+    def __init__(self, config: TransformerStackConfig | Mapping[str, Any]) -> None:
+        super().__init__()
+        config = TransformerStackConfig.coerce(config)
+        self.config = config
+        self.blocks = nn.ModuleList(TransformerBlock(config.block) for _ in range(config.depth))
+
+    def forward(self, x: torch.Tensor, token_specs: Any = None, **kwargs: Any) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x, token_specs, **kwargs)
+        return x

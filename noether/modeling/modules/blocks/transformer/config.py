@@ -1,0 +1,69 @@
+from typing import Any
+
+from noether.core.schemas import Config, config, field, model_validator
+from noether.core.types import InitWeightsMode
+
+
+def registered_attention(name: str) -> str:
+    """Accept names the registry lists (built-in, installed, registered), without importing any plugin."""
+    from noether.registry import attention_registry
+
+    usable = [r for r in attention_registry.rows() if r.status not in ("blocked", "refused")]
+    if name in {r.name for r in usable} | {r.qualified for r in usable}:
+        return name
+    from noether.registry.listing import close_matches
+
+    names = sorted({r.name for r in usable})
+    close = close_matches(name, names)
+    hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+    raise ValueError(f"unknown attention {name!r}{hint}; available: {', '.join(names)}")
+
+
+@config
+class BlockOptions(Config):
+    """Options every block shares."""
+
+    hidden_dim: int = field(ge=1, description="Token width.")
+    num_heads: int = field(ge=1, description="Attention heads; must divide hidden_dim.")
+    mlp_hidden_dim: int | None = field(default=None, ge=1, description="MLP width; wins over mlp_expansion_factor.")
+    mlp_expansion_factor: int | None = field(default=None, ge=1, description="MLP width as a multiple of hidden_dim.")
+    drop_path: float = field(default=0.0, ge=0.0, le=1.0, description="Stochastic-depth probability per branch.")
+    attention_arguments: dict[str, Any] = field(
+        factory=dict, description="Extra options for the attention's config (say branches, num_slices)."
+    )
+    layerscale: float | None = field(default=None, ge=0.0, description="LayerScale init value; None: no LayerScale.")
+    condition_dim: int | None = field(
+        default=None, ge=1, description="Width of a conditioning vector for adaLN modulation (DiT); None: none."
+    )
+    bias: bool = field(default=True, description="Biases in norms and projections.")
+    eps: float = field(default=1e-6, ge=0.0, description="LayerNorm epsilon.")
+    init_weights: InitWeightsMode = field(default="truncnormal002", description="Weight initialisation scheme.")
+    use_rope: bool = field(default=False, description="RoPE in the attention (pass freqs to forward).")
+
+    @model_validator
+    def validate_block(self) -> None:
+        if self.hidden_dim % self.num_heads != 0:
+            raise ValueError(f"hidden_dim ({self.hidden_dim}) must be divisible by num_heads ({self.num_heads})")
+        if self.mlp_hidden_dim is None and self.mlp_expansion_factor is None:
+            raise ValueError("set mlp_hidden_dim or mlp_expansion_factor")
+
+    @property
+    def resolved_mlp_hidden_dim(self) -> int:
+        if self.mlp_hidden_dim is not None:
+            return self.mlp_hidden_dim
+        assert self.mlp_expansion_factor is not None
+        return self.hidden_dim * self.mlp_expansion_factor
+
+    def attention_options(self) -> dict[str, Any]:
+        """The attention's config: the shared options, then ``attention_arguments``."""
+        shared = {name: getattr(self, name) for name in ("hidden_dim", "num_heads", "use_rope", "init_weights", "bias")}
+        return {**shared, **self.attention_arguments}
+
+
+@config
+class TransformerBlockConfig(BlockOptions):
+    """Pre-norm transformer block: attention and MLP, each in a residual branch."""
+
+    attention_constructor: str = field(
+        default="dot_product", check=registered_attention, description="Registered attention name (built-in or plugin)."
+    )

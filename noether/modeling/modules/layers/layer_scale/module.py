@@ -1,0 +1,17 @@
+import torch
+from torch import nn
+
+from noether.modeling.modules.layers.layer_scale.config import LayerScaleConfig
+
+
+class LayerScale(nn.Module):
+    """``x * gamma`` with a learnable ``gamma`` (hidden_dim,), or the identity when ``init_values`` is None."""
+
+    def __init__(self, config: LayerScaleConfig) -> None:
+        super().__init__()
+        self.gamma = (
+            None if config.init_values is None else nn.Parameter(torch.full((config.hidden_dim,), config.init_values))
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.gamma is None else x * self.gamma

@@ -1,0 +1,31 @@
+import itertools
+
+import torch
+from torch import nn
+
+from noether.modeling.functional.activation import activation
+from noether.modeling.functional.init import init_linears
+from noether.modeling.modules.mlp.mlp.config import MLPConfig
+
+
+class MLP(nn.Module):
+    """``mlp``: a Sequential of Linear and activation layers (keys ``mlp.0.*``, ``mlp.2.*``, ...)."""
+
+    def __init__(self, config: MLPConfig) -> None:
+        super().__init__()
+        dims = [
+            config.input_dim,
+            *([config.hidden_dim] * (config.num_layers + 1)),
+            config.output_dim or config.input_dim,
+        ]
+        layers: list[nn.Module] = []
+        for i, (fan_in, fan_out) in enumerate(itertools.pairwise(dims)):
+            layers.append(nn.Linear(fan_in, fan_out, bias=config.bias))
+            if i < len(dims) - 2:
+                layers.append(activation(config.activation))
+        self.mlp = nn.Sequential(*layers)
+        init_linears(type(self).__name__, config.init_weights, [m for m in layers if isinstance(m, nn.Linear)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.mlp(x)
+        return out

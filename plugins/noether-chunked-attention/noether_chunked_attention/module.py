@@ -1,0 +1,37 @@
+import torch
+
+from noether.core.schemas.modules import AttentionConfig
+from noether.modeling.modules.attention.dot_product.module import DotProductAttention
+from noether.modeling.modules.attention.heads import check_attn_mask
+from noether_chunked_attention.config import ChunkedDotProductAttentionConfig
+
+
+class ChunkedDotProductAttention(DotProductAttention):
+    """``DotProductAttention`` computed ``query_chunk_size`` queries at a time (same weights, same outputs)."""
+
+    def __init__(self, config: AttentionConfig) -> None:
+        config = ChunkedDotProductAttentionConfig.coerce(config)
+        super().__init__(config)
+        self.query_chunk_size = config.query_chunk_size
+
+    def forward(
+        self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, freqs: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """As ``DotProductAttention``; a 2-D bool ``attn_mask`` is (batch, tokens) key validity."""
+        self.check_input("x", x)
+        self.check_freqs(freqs=freqs)
+        check_attn_mask(type(self).__name__, attn_mask)
+        if attn_mask is not None and attn_mask.ndim == 2:
+            attn_mask = attn_mask[:, None, None, :]
+        q, k, v = self.split_heads(self.qkv(x), 3)
+        q = self.rotate(self.norm_q(q), freqs)
+        k = self.rotate(self.norm_k(k), freqs)
+        out = torch.empty_like(q)
+        for start in range(0, q.shape[2], self.query_chunk_size):
+            rows = slice(start, start + self.query_chunk_size)
+            mask = None
+            if attn_mask is not None:
+                mask = attn_mask if attn_mask.shape[-2] == 1 else attn_mask[..., rows, :]
+            out[:, :, rows] = self.attend(q[:, :, rows], k, v, mask)
+        result: torch.Tensor = self.project_out(self.merge_heads(out))
+        return result

@@ -1,0 +1,148 @@
+"""The CLI parts that need no torch: list, info, check, and error handling."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from noether.cli import main
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "noether", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
+
+
+def test_list_imports_neither_torch_nor_plugins(site):
+    site.plugin("wing-attention", "wing", "wing_attention", version="2.0")
+    code = (
+        "import sys; from noether.cli import main; main(['list', '--json']); "
+        "print(sorted(m for m in sys.modules if m in ('torch', 'pluggy', 'attrs', 'cattrs') or m.startswith('wing')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={**__import__("os").environ, "PYTHONPATH": str(site.root)},
+    ).stdout  # fmt: skip
+    listing, imported = out.rsplit("\n", 2)[0], out.rsplit("\n", 2)[1]
+    assert imported == "[]"
+    rows = {r["name"]: r for r in json.loads(listing)}
+    assert rows["wing"]["source"] == "wing-attention"
+    assert rows["wing"]["version"] == "2.0"
+    assert rows["joint_anchor"]["status"] == "ok"
+
+
+def test_list_table(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["NAME", "SOURCE", "CONFIG", "STATUS"]
+    assert any(line.startswith("joint_anchor") and line.endswith("ok") for line in out)
+
+
+def test_info(capsys):
+    assert main(["info", "perceiver"]) == 0
+    out = capsys.readouterr().out
+    assert "perceiver: noether.modeling.modules.attention.perceiver.config.PerceiverAttentionConfig" in out
+    assert "Unknown keys are rejected." in out
+    kv = next(line for line in out.splitlines() if line.startswith("kv_dim"))
+    assert kv.split()[:4] == ["kv_dim", "int", "|", "None"]
+    assert "Width of the key/value input" in kv
+    hidden = next(line for line in out.splitlines() if line.startswith("hidden_dim"))
+    assert "(required)" in hidden
+    assert hidden.endswith(">= 1")
+
+
+def test_check_examples():
+    result = cli("check", *map(str, sorted(EXAMPLES.iterdir())))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert all(line.endswith(": ok") for line in result.stdout.splitlines())
+
+
+def test_check_reports_every_problem(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "attention: joint_anchor\nhidden_dim: 64.5\nnum_heads: 'three'\nbranches: surface\nwindow: 3\n"
+        "tokens:\n  - surface_anchors: -1\n  - {a: 1, b: 2}\nrun:\n  chunk_size: 0\n"
+    )
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text('{"attention": "join_anchor", "hidden_dim": 8}')
+    good = tmp_path / "good.toml"
+    good.write_text('attention = "dot_product"\nhidden_dim = 8\nnum_heads = 2\n')
+    result = cli("check", str(bad), str(unknown), str(good))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[:7] == [
+        f"{bad}: hidden_dim: Input should be a valid integer",
+        f"{bad}: num_heads: Input should be a valid integer",
+        f"{bad}: branches: Input should be a valid list (a bare string is not a list of names)",
+        f"{bad}: window: Extra inputs are not permitted",
+        f"{bad}: tokens.0.surface_anchors: Input should be greater than or equal to 0",
+        f"{bad}: tokens.1: TokenSpec.from_dict expects a single {{name: size}} pair such as "
+        "{'surface_anchors': 100}, got 2 keys; use model_validate for {'name': ..., 'size': ...}",
+        f"{bad}: run.chunk_size: Input should be greater than or equal to 1",
+    ]
+    assert lines[7].startswith(f"{unknown}: attention: unknown attention 'join_anchor'. Did you mean 'joint_anchor'")
+    assert lines[8] == f"{good}: ok"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("x.yaml", "attention: [unclosed", "not valid YAML"),
+        ("x.txt", "", "unsupported file type .txt"),
+        ("x.yaml", "- a\n- b\n", "(root): the file should hold a mapping of options, got list"),
+        ("x.yaml", "hidden_dim: 8\n", "(root): missing 'attention: <name>'"),
+        ("x.yaml", "!!python/object/apply:os.system ['true']\n", "not valid YAML"),
+    ],
+)
+def test_check_file_errors(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_text(content)
+    result = cli("check", str(path))
+    assert result.returncode == 1
+    assert message in result.stdout
+
+
+def test_errors_are_one_line_unless_debug(tmp_path):
+    result = cli("info", "nope")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("noether-attention info: error: unknown attention 'nope'.")
+    debug = cli("--debug", "info", "nope")
+    assert "Traceback" in debug.stderr
+    assert "UnknownAttentionError" in debug.stderr
+    missing = cli("check", str(tmp_path / "absent.yaml"))
+    assert missing.returncode == 1
+    assert "No such file or directory" in missing.stdout
+
+
+def test_check_block_stack_files(tmp_path):
+    bad = tmp_path / "stack.yaml"
+    bad.write_text(
+        "model: transformer_stack\ndepth: 0\nblock:\n  hidden_dim: 16\n  num_heads: 2\n  mlp_expansion_factor: 2\n"
+        "  attention_constructor: joint_anchor\n  attention_arguments: {branches: [surface], window: 3}\n"
+    )
+    result = cli("check", str(bad))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [f"{bad}: depth: Input should be greater than or equal to 1"]
+    bad.write_text(bad.read_text().replace("depth: 0", "depth: 2"))
+    result = cli("check", str(bad))
+    assert result.stdout.splitlines() == [
+        f"{bad}: block.attention_arguments.window: Extra inputs are not permitted",
+    ]
+    bad.write_text(bad.read_text().replace(", window: 3", ""))
+    assert cli("check", str(bad)).stdout.splitlines() == [
+        f"{bad}: block.attention_arguments: Value error, joint anchor attention needs at least 2 branches, "
+        "got ['surface']"
+    ]
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("model: resnet\ndepth: 1\nblock: {hidden_dim: 8, num_heads: 2, mlp_hidden_dim: 16}\n")
+    assert cli("check", str(unknown)).stdout.splitlines() == [
+        f"{unknown}: model: unknown model 'resnet'; known: transformer_stack"
+    ]

@@ -1,0 +1,224 @@
+"""Registry behaviour that needs no torch: listing, config resolution, failures, controls."""
+
+import sys
+
+import pytest
+
+from noether.registry import (
+    AttentionConflictError,
+    BuiltinOverrideError,
+    InvalidImplementationError,
+    PluginBlockedError,
+    PluginImportError,
+    UnknownAttentionError,
+)
+from noether.registry.discovery import BUILTINS
+
+
+def row(registry, name, source=None):
+    return next(r for r in registry.rows() if r.name == name and (source is None or r.source == source))
+
+
+def imported():
+    return list(sys.noether_test_imports)
+
+
+class TestListing:
+    def test_builtins_listed_without_imports(self, registry):
+        rows = {r.name: r for r in registry.rows() if r.source == "built-in"}
+        assert set(rows) == {"dot_product", "perceiver", "transolver", "transolver_plusplus", "mixed",
+                             "self_anchor", "cross_anchor", "joint_anchor"}  # fmt: skip
+        assert rows["joint_anchor"].config_path == (
+            "noether.modeling.modules.attention.anchor.config:JointAnchorAttentionConfig"
+        )
+        assert all(r.status == "ok" for r in rows.values())
+
+    def test_plugin_listed_from_metadata_only(self, site, registry):
+        site.plugin("wing-attention", "wing", "wing_attention", version="1.2.3")
+        r = row(registry, "wing")
+        assert (r.source, r.version, r.status) == ("wing-attention", "1.2.3", "ok")
+        assert r.config_path == "wing_attention.config:WingAttentionConfig"
+        assert r.qualified == "wing-attention:wing"
+        assert "wing_attention" not in sys.modules
+        assert imported() == []
+        assert "wing" in registry.names()
+
+    def test_scan_is_memoised_until_refresh(self, site, registry):
+        site.plugin("wing-attention", "wing", "wing_attention")
+        assert "wing" in registry.names()
+        site.plugin("tail-attention", "tail", "tail_attention")  # the fixture refreshes; undo that to check memo
+        from noether.registry import discovery
+
+        scanned = discovery.scan()
+        (site.root / "extra").mkdir()
+        assert discovery.scan() is scanned
+        registry.refresh()
+        assert discovery.scan() is not scanned
+
+
+class TestResolveConfig:
+    def test_builtin_config_without_torch_import_in_subprocess(self):
+        import subprocess
+
+        code = (
+            "import sys; from noether.registry import attention_registry as r; "
+            "c = r.resolve_config('joint_anchor'); c(hidden_dim=8, num_heads=2, branches=['a', 'b']); "
+            "print(c.__name__, 'torch' in sys.modules)"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        assert out.split() == ["JointAnchorAttentionConfig", "False"]
+
+    def test_plugin_config_imports_that_plugin_alone(self, site, registry):
+        site.plugin("wing-attention", "wing", "wing_attention")
+        site.plugin("tail-attention", "tail", "tail_attention")
+        config = registry.resolve_config("wing")
+        assert config.__name__ == "WingAttentionConfig"
+        assert config(hidden_dim=8, num_heads=2, scale=2).scale == 2.0
+        assert imported() == ["wing_attention.config"]
+        assert "tail_attention" not in sys.modules
+        assert registry.resolve_config("wing") is config
+        assert imported() == ["wing_attention.config"]
+
+    def test_unknown_name_lists_available_and_close_matches(self, site, registry):
+        site.plugin("wing-attention", "wing", "wing_attention")
+        with pytest.raises(UnknownAttentionError) as info:
+            registry.resolve_config("join_anchor")
+        message = str(info.value)
+        assert message.startswith("unknown attention 'join_anchor'. Did you mean 'joint_anchor'")
+        assert (
+            "Available: cross_anchor, dot_product, joint_anchor, mixed, perceiver, self_anchor, transolver, " in message
+        )
+        assert message.endswith("wing")
+
+    @pytest.mark.parametrize("name", ["os:system", "os.path:join", "builtins:eval", "", None])
+    def test_names_are_never_imported_as_paths(self, registry, name):
+        with pytest.raises(UnknownAttentionError):
+            registry.resolve_config(name)
+
+
+class TestFailures:
+    def test_plugin_raising_on_import(self, site, registry):
+        site.plugin("bad-attention", "bad", "bad_attention", config_source="raise RuntimeError('no GPU found')\n")
+        site.plugin("wing-attention", "wing", "wing_attention")
+        with pytest.raises(PluginImportError) as info:
+            registry.resolve_config("bad")
+        assert str(info.value) == (
+            "plugin bad-attention (entry point 'bad') failed to import bad_attention.config: RuntimeError: no GPU found"
+        )
+        assert isinstance(info.value.__cause__, RuntimeError)
+        broken = row(registry, "bad")
+        assert (broken.status, broken.reason) == ("broken", str(info.value))
+        assert registry.resolve_config("wing").__name__ == "WingAttentionConfig"  # others are unaffected
+        with pytest.raises(PluginImportError):  # remembered, not re-run
+            registry.resolve_config("bad")
+
+    def test_two_distributions_claiming_one_name(self, site, registry):
+        site.plugin("wing-attention", "wing", "wing_attention")
+        site.plugin("wing-fork", "wing", "wing_fork")
+        with pytest.raises(AttentionConflictError) as info:
+            registry.resolve_config("wing")
+        assert str(info.value) == (
+            "attention 'wing' is provided by several distributions (wing-attention, wing-fork); "
+            "name one of 'wing-attention:wing', 'wing-fork:wing'"
+        )
+        rows = [r for r in registry.rows() if r.name == "wing"]
+        assert [(r.source, r.status) for r in rows] == [("wing-attention", "conflict"), ("wing-fork", "conflict")]
+        assert "pick one as 'wing-fork:wing'" in rows[1].reason
+        assert registry.resolve_config("wing-fork:wing").__name__ == "WingForkConfig"
+        assert registry.resolve_config("wing_attention:wing").__name__ == "WingAttentionConfig"  # normalised name
+        assert imported() == ["wing_fork.config", "wing_attention.config"]
+
+    def test_plugin_cannot_replace_builtin_unless_allowed(self, site, registry, monkeypatch):
+        site.plugin("evil-attention", "dot_product", "evil_attention")
+        assert registry.resolve_config("dot_product").__name__ == "DotProductAttentionConfig"
+        refused = row(registry, "dot_product", "evil-attention")
+        assert refused.status == "refused"
+        assert "NOETHER_ALLOW_BUILTIN_OVERRIDE=dot_product" in refused.reason
+        assert imported() == []
+        monkeypatch.setenv("NOETHER_ALLOW_BUILTIN_OVERRIDE", "dot_product")
+        fresh = type(registry)()
+        with pytest.warns(UserWarning, match="plugin evil-attention replaces the built-in attention 'dot_product'"):
+            assert fresh.resolve_config("dot_product").__name__ == "EvilAttentionConfig"
+        assert row(fresh, "dot_product", "evil-attention").status == "overrides built-in"
+
+    def test_misspelt_hook_is_an_error(self, site, registry):
+        site.plugin("typo-attention", "typo", "typo_attention", hook="noether_attention_implementation")
+        with pytest.raises(PluginImportError, match=r"plugin typo-attention .* has invalid hooks: .*unknown hook"):
+            registry.resolve_config("typo")
+
+    def test_half_valid_plugins_fail_loudly(self, site, registry):
+        not_a_config = "from noether.registry import AttentionImplementation, hookimpl\nclass Cfg:\n    pass\n" \
+            "@hookimpl\ndef noether_attention_implementations():\n" \
+            "    return {'half': AttentionImplementation(module='x:y', config=Cfg)}\n"  # fmt: skip
+        site.distribution(
+            "half-attention", {"half": "half_attention:Cfg"}, {"half_attention/__init__.py": not_a_config}
+        )
+        with pytest.raises(InvalidImplementationError, match="is not an attrs subclass of AttentionConfig"):
+            registry.resolve_config("half")
+        silent = "from noether.registry import hookimpl\n@hookimpl\ndef noether_attention_implementations():\n" \
+            "    return {}\n"  # fmt: skip
+        site.distribution("mute-attention", {"mute": "mute_attention:Cfg"}, {"mute_attention/__init__.py": silent})
+        with pytest.raises(InvalidImplementationError, match=r"does not provide 'mute' .* \(it provides \[\]\)"):
+            registry.resolve_config("mute")
+
+    def test_malformed_entry_point(self, site, registry):
+        site.distribution("odd-attention", {"odd": "odd_attention"}, {"odd_attention/__init__.py": ""})
+        odd = row(registry, "odd")
+        assert odd.status == "broken"
+        assert "must name the config class as 'module:Class'" in odd.reason
+        with pytest.raises(PluginImportError, match="must name the config class"):
+            registry.resolve_config("odd")
+
+
+class TestControls:
+    def test_disable_autoload(self, site, registry, monkeypatch):
+        site.plugin("wing-attention", "wing", "wing_attention")
+        monkeypatch.setenv("NOETHER_DISABLE_PLUGIN_AUTOLOAD", "1")
+        registry.refresh()
+        assert "wing" not in registry.names()
+        with pytest.raises(UnknownAttentionError, match=r"Available \(plugin autoloading is disabled\)"):
+            registry.resolve_config("wing")
+        assert registry.resolve_config("dot_product").__name__ == "DotProductAttentionConfig"
+        assert imported() == []
+
+    def test_allow_list(self, site, registry, monkeypatch):
+        site.plugin("wing-attention", "wing", "wing_attention")
+        site.plugin("tail-attention", "tail", "tail_attention")
+        monkeypatch.setenv("NOETHER_PLUGINS", "Wing_Attention")
+        registry.refresh()
+        assert row(registry, "tail").status == "blocked"
+        assert "tail" not in registry.names()
+        with pytest.raises(UnknownAttentionError):
+            registry.resolve_config("tail")
+        with pytest.raises(PluginBlockedError, match="tail-attention is not in NOETHER_PLUGINS"):
+            registry.resolve_config("tail-attention:tail")
+        assert registry.resolve_config("wing").__name__ == "WingAttentionConfig"
+        assert imported() == ["wing_attention.config"]
+
+
+class TestRegistration:
+    def test_register_and_isolated_restore(self, registry):
+        from noether.core.schemas.modules import AttentionConfig
+
+        with registry.isolated():
+            registry.register("mine", "torch.nn:Identity", AttentionConfig)
+            assert registry.resolve_config("mine") is AttentionConfig
+            assert row(registry, "mine").source == "registered"
+        assert "mine" not in registry.names()
+        with pytest.raises(UnknownAttentionError):
+            registry.resolve_config("mine")
+
+    def test_strings_and_builtin_protection(self, registry):
+        config = "noether.modeling.modules.attention.dot_product.config:DotProductAttentionConfig"
+        with registry.isolated():
+            with pytest.raises(BuiltinOverrideError, match="'dot_product' is a built-in attention; pass override=True"):
+                registry.register("dot_product", "torch.nn:Identity", config)
+            with pytest.warns(UserWarning, match="replacing the built-in attention 'dot_product'"):
+                registry.register("dot_product", "torch.nn:Identity", config, override=True)
+            assert registry.resolve_config("dot_product").__name__ == "DotProductAttentionConfig"
+        assert set(BUILTINS) <= set(registry.names())
+
+    @pytest.mark.parametrize("name", ["", "a:b", 3])
+    def test_bad_names(self, registry, name):
+        with pytest.raises(ValueError, match="attention names are non-empty strings without ':'"):
+            registry.register(name, "torch.nn:Identity", "noether.core.schemas.modules:AttentionConfig")

@@ -1,0 +1,113 @@
+"""``noether-attention run`` and ``bench`` (need torch)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from noether.cli import main
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def table(out: str) -> dict[str, str]:
+    return {line[:20].strip(): line[20:].strip() for line in out.splitlines() if line.strip()}
+
+
+def test_run_streams_anchor_attention_in_chunks(capsys):
+    assert main(["run", str(EXAMPLES / "joint_anchor_attention.yaml"), "--queries", "2048", "--no-progress"]) == 0
+    rows = table(capsys.readouterr().out)
+    assert rows["module"] == "joint_anchor (JointAnchorAttention)"
+    assert rows["tokens"] == "surface_anchors=4,096, surface_queries=2,048, volume_anchors=4,096, volume_queries=2,048"
+    assert rows["mode"] == "anchors once, then queries in chunks of 16,384 (KV cache)"
+    assert rows["output"] == "2 query groups, (1, 4,096, 192) in all"
+    assert rows["time"].endswith(" s")
+    assert rows["peak memory growth"].endswith("iB")
+
+
+@pytest.mark.parametrize(
+    ("example", "output"),
+    [("dot_product_attention.json", "(1, 8192, 192)"), ("transolver_plusplus.toml", "(1, 32768, 192)")],
+)
+def test_run_one_shot_examples(capsys, example, output):
+    assert main(["run", str(EXAMPLES / example), "--no-progress"]) == 0
+    rows = table(capsys.readouterr().out)
+    assert rows["output"] == output
+    assert rows["mode"] == "one forward pass"
+
+
+def test_run_mixed_and_perceiver(tmp_path, capsys):
+    mixed = tmp_path / "mixed.yaml"
+    mixed.write_text(
+        "attention: mixed\nhidden_dim: 16\nnum_heads: 2\ntokens: [{a: 5}, {b: 3}]\n"
+        "patterns:\n  - {query_tokens: [a, b], key_value_tokens: [a]}\n"
+    )
+    assert main(["run", str(mixed)]) == 0
+    assert table(capsys.readouterr().out)["output"] == "(1, 8, 16)"
+    perceiver = tmp_path / "perceiver.yaml"
+    perceiver.write_text("attention: perceiver\nhidden_dim: 16\nnum_heads: 2\nkv_dim: 4\ntokens: [{q: 5}, {kv: 9}]\n")
+    assert main(["run", str(perceiver)]) == 0
+    assert table(capsys.readouterr().out)["output"] == "(1, 5, 16)"
+
+
+def test_run_invalid_file_is_one_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("attention: dot_product\nhidden_dim: 8.5\nnum_heads: 2\nwindow: 2\n")
+    result = subprocess.run([sys.executable, "-m", "noether", "run", str(bad)], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"noether-attention run: error: {bad}: hidden_dim: Input should be a valid integer "
+        f"(and 1 more; see `noether-attention check {bad}`)\n"
+    )
+
+
+def test_progress_bar_on_request(tmp_path):
+    code = (
+        "import sys; from noether.cli import main; "
+        f"sys.exit(main(['run', {str(EXAMPLES / 'joint_anchor_attention.yaml')!r}, '--queries', '20000']))"
+    )
+    env = {**os.environ, "COLUMNS": "100"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0
+    assert "queries" not in result.stderr  # stderr is not a terminal: no bar
+    from noether.modeling.streaming import _progress
+
+    bar = _progress(10, True)
+    bar.update(4)
+    assert bar.n == 4
+    assert not bar.disable
+    bar.close()
+
+
+def test_bench_table_and_plot(tmp_path, capsys):
+    plot = tmp_path / "bench.png"
+    args = ["bench", "dot_product", "transolver", "--tokens", "256", "--hidden-dim", "32", "--num-heads", "2",
+            "--repeats", "1", "--option", "num_slices=8", "--plot", str(plot)]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "256 tokens, hidden 32, 2 heads, batch 1, median of 1"
+    assert out[1].split() == ["IMPLEMENTATION", "TIME", "VS", "FASTEST", "POINTS/S", "PEAK", "GROWTH"]
+    assert [line.split()[0] for line in out[3:5]] == ["dot_product", "transolver"]
+    assert "1.00x" in out[3] + out[4]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_block_stack_example(capsys):
+    assert main(["run", str(EXAMPLES / "anchor_transformer.yaml"), "--queries", "1024", "--no-progress"]) == 0
+    rows = table(capsys.readouterr().out)
+    assert rows["model"] == "8 x TransformerBlock(joint_anchor), hidden 192, 3 heads"
+    assert rows["inputs"] == "car"
+    assert rows["mode"] == "anchors once, then queries in chunks of 65,536 through all layers"
+    assert rows["output"] == "2 query groups, (1, 2,048, 192) in all"
+
+
+def test_run_block_stack_one_shot(tmp_path, capsys):
+    stack = tmp_path / "stack.yaml"
+    stack.write_text(
+        "model: transformer_stack\ndepth: 2\nblock: {hidden_dim: 16, num_heads: 2, mlp_hidden_dim: 32}\n"
+        "tokens: [{points: 50}]\n"
+    )
+    assert main(["run", str(stack)]) == 0
+    assert table(capsys.readouterr().out)["output"] == "(1, 50, 16)"
