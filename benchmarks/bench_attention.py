@@ -17,21 +17,16 @@ Run: python benchmarks/bench_attention.py [--quick]   (needs: pip install -e '.[
 """
 
 import argparse
-import json
 import statistics
-import subprocess
-import sys
 import time
 
 import torch
 import torch.nn.functional as F
-from _memory import peak_bytes, reset_peak, rss_bytes
 from _paired import verdict
+from _streaming import ANCHORS, HEADS, HIDDEN, run, specs
 
-from noether.modeling.modules import JointAnchorAttention, KVCache, MixedAttention
+from noether.modeling.modules import MixedAttention
 
-HIDDEN, HEADS, ANCHORS = 192, 3, 4096
-BRANCHES = ("surface", "volume")
 PATTERNS = {
     "self": [
         {"query_tokens": ["surface_anchors", "surface_queries"], "key_value_tokens": ["surface_anchors"]},
@@ -48,13 +43,6 @@ PATTERNS = {
         }
     ],
 }
-
-
-def specs(queries: int, anchors: int | None = ANCHORS) -> list[dict[str, int | None]]:
-    out: list[dict[str, int | None]] = []
-    for branch in BRANCHES:
-        out += [{f"{branch}_anchors": anchors}, {f"{branch}_queries": queries}]
-    return out
 
 
 def lower_bound_fn(module: MixedAttention, x: torch.Tensor, patterns: list[dict[str, list[str]]], queries: int):
@@ -111,54 +99,16 @@ def mixed_vs_lower_bound(queries: int, rounds: int) -> None:
         print(f"  {name:6s} {ratio:5.3f}x  (target <= 1.10x) {verdict(ratio, 1.10)}")
 
 
-def worker(mode: str, queries: int, chunk: int) -> dict[str, float]:
-    """One measurement in this (fresh) process."""
-    torch.manual_seed(0)
-    module = JointAnchorAttention({"hidden_dim": HIDDEN, "num_heads": HEADS, "branches": list(BRANCHES)}).eval()
-    anchors = torch.randn(1, 2 * ANCHORS, HIDDEN)
-    surface, volume = torch.randn(1, queries, HIDDEN), torch.randn(1, queries, HIDDEN)
-    with torch.no_grad():
-        if mode == "oneshot":
-            x = torch.cat([anchors[:, :ANCHORS], surface, anchors[:, ANCHORS:], volume], dim=1)
-            del surface, volume
-            before = rss_bytes()
-            reset_peak()
-            start = time.perf_counter()
-            out = module(x, specs(queries))
-        else:
-            out = torch.zeros(1, 2 * queries, HIDDEN)
-            out.fill_(0.0)  # make every page of the buffer resident before measuring
-            before = rss_bytes()
-            reset_peak()
-            start = time.perf_counter()
-            cache = KVCache(module)
-            module(anchors, [{"surface_anchors": ANCHORS}, {"volume_anchors": ANCHORS}], kv_cache=cache)
-            for offset in range(0, queries, chunk):
-                stop = min(offset + chunk, queries)
-                x = torch.cat([surface[:, offset:stop], volume[:, offset:stop]], dim=1)
-                y = module(x, specs(stop - offset, anchors=None), kv_cache=cache)
-                out[:, offset:stop] = y[:, : stop - offset]
-                out[:, queries + offset : queries + stop] = y[:, stop - offset :]
-        seconds = time.perf_counter() - start
-    return {"seconds": seconds, "growth": peak_bytes() - before, "out_sum": float(out[0, -1].sum())}
-
-
-def run_worker(mode: str, queries: int, chunk: int) -> dict[str, float]:
-    cmd = [sys.executable, __file__, "--worker", mode, "--queries", str(queries), "--chunk", str(chunk)]
-    result = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
 def streaming_vs_oneshot(small: int, large: int, chunk: int) -> None:
     print(f"Joint anchor attention, one-shot vs streamed in chunks of {chunk:,} queries per branch")
     rows = {}
     for queries in (small, large):
         for mode in ("oneshot", "stream"):
-            rows[mode, queries] = run_worker(mode, queries, chunk)
+            rows[mode, queries] = run("attention", mode, queries, chunk)
             r = rows[mode, queries]
             print(f"  {mode:8s} {queries:>9,} q/branch  {r['seconds']:7.2f} s  growth {r['growth'] / 2**20:8.1f} MiB")
         # the same numbers from both paths (one value of the last output row)
-        assert abs(rows["oneshot", queries]["out_sum"] - rows["stream", queries]["out_sum"]) < 1e-3
+        assert abs(rows["oneshot", queries]["checksum"] - rows["stream", queries]["checksum"]) < 1e-3
     share = rows["stream", large]["growth"] / rows["oneshot", large]["growth"]
     flat = rows["stream", large]["growth"] / rows["stream", small]["growth"]
     speed = rows["stream", large]["seconds"] / rows["oneshot", large]["seconds"]
@@ -170,20 +120,15 @@ def streaming_vs_oneshot(small: int, large: int, chunk: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    parser.add_argument("--worker", choices=["oneshot", "stream"], help=argparse.SUPPRESS)
-    parser.add_argument("--queries", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=["mixed", "stream"], help="run one part")
     parser.add_argument("--chunk", type=int, default=16384, help="queries per branch and chunk when streaming")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    if args.worker:
-        print(json.dumps(worker(args.worker, args.queries, args.chunk)))
-        return
-    if args.quick:
-        mixed_vs_lower_bound(8192, 3)
-        streaming_vs_oneshot(8192, 65536, 8192)
-    else:
-        mixed_vs_lower_bound(65536, args.rounds)
-        streaming_vs_oneshot(65536, 1_048_576, args.chunk)
+    queries, large, chunk = (8192, 65536, 8192) if args.quick else (65536, 1_048_576, args.chunk)
+    if args.only in (None, "mixed"):
+        mixed_vs_lower_bound(queries, 3 if args.quick else args.rounds)
+    if args.only in (None, "stream"):
+        streaming_vs_oneshot(queries, large, chunk)
 
 
 if __name__ == "__main__":

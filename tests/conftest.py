@@ -6,8 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from noether.registry import discovery
+
+# Shared CI machines are slow and noisy: property tests check behaviour, not speed.
+settings.register_profile("noether", deadline=None)
+settings.load_profile("noether")
 
 PLUGIN_CONFIG = """
 import sys

@@ -93,6 +93,14 @@ def read_attention_file(data: Any) -> tuple[AttentionFile | None, list[Problem]]
             parsed_config = config_class.from_dict(options)
         except ValidationError as exc:
             problems += _errors(exc)
+    tokens, patterns, run = _sections(data, problems)
+    if problems or parsed_config is None:
+        return None, problems
+    return AttentionFile(name, parsed_config, tokens, patterns, run), []
+
+
+def _sections(data: Mapping[str, Any], problems: list[Problem]) -> tuple[list[Any], list[Any], RunSettings]:
+    """The reserved sections ``tokens``, ``patterns`` and ``run``; their problems are appended."""
     tokens, token_problems = _load_list(data.get("tokens", []), TokenSpec.from_dict, "tokens")
     patterns, pattern_problems = _load_list(data.get("patterns", []), AttentionPattern.from_dict, "patterns")
     problems += token_problems + pattern_problems
@@ -101,9 +109,7 @@ def read_attention_file(data: Any) -> tuple[AttentionFile | None, list[Problem]]
         run = RunSettings.from_dict(data.get("run") or {})
     except ValidationError as exc:
         problems += _errors(exc, "run")
-    if problems or parsed_config is None:
-        return None, problems
-    return AttentionFile(name, parsed_config, tokens, patterns, run), []
+    return tokens, patterns, run
 
 
 @attrs.frozen
@@ -137,13 +143,7 @@ def read_stack_file(data: Mapping[str, Any]) -> tuple[StackFile | None, list[Pro
             problems += [Problem(("block", "attention_arguments", *p.loc), p.message) for p in _errors(exc)]
         except RegistryError as exc:
             problems.append(Problem(("block", "attention_constructor"), str(exc)))
-    tokens, token_problems = _load_list(data.get("tokens", []), TokenSpec.from_dict, "tokens")
-    problems += token_problems
-    run = RunSettings()
-    try:
-        run = RunSettings.from_dict(data.get("run") or {})
-    except ValidationError as exc:
-        problems += _errors(exc, "run")
+    tokens, _, run = _sections(data, problems)
     if problems or parsed is None:
         return None, problems
     return StackFile(parsed, tokens, run), []

@@ -2,6 +2,7 @@
 
 import sys
 import threading
+import time
 
 import pytest
 from torch import nn
@@ -48,8 +49,10 @@ def test_other_plugins_resolve_while_one_imports(site, registry):
     site.plugin("fast-attention", "fast", "fast_attention")
     slow = threading.Thread(target=registry.resolve, args=("slow",))
     slow.start()
-    while "slow_attention.config" not in sys.noether_test_imports:
-        pass  # the slow plugin is importing now
+    deadline = time.monotonic() + 10
+    while "slow_attention.config" not in sys.noether_test_imports:  # wait until the slow plugin is importing
+        assert time.monotonic() < deadline, "the slow plugin never started importing"
+        time.sleep(0.001)
     assert registry.resolve("fast").module.__module__ == "fast_attention.module"  # no registry-wide lock
     assert slow.is_alive()
     slow.join()

@@ -3,8 +3,9 @@
 A config is an attrs class made by :func:`config`. Every field gets one strict
 check (see :mod:`noether.core.schemas.checks`) installed as its attrs converter,
 so ``Cls(**kwargs)``, ``Cls.from_dict(d)`` and ``cattrs.structure(d, Cls)`` all
-validate the same way. The first failing check aborts the fast path; only then
-is every field checked again to report all errors at once.
+validate the same way. ``from_dict`` first tries the class's compiled loader
+(:mod:`noether.core.schemas.compiled`); only when that (or attrs' ``__init__``)
+rejects the input is every field checked again, to report all errors at once.
 """
 
 import functools
@@ -343,13 +344,15 @@ class Config:
         class does not know are reported instead of dropped."""
         if isinstance(obj, cls):
             return obj
-        if isinstance(obj, Config):
-            data = obj._dump()
-            for name, info in obj.model_fields.items():
-                if info.derived:
-                    data.pop(name, None)
-            return cls._load(data)
-        return cls._load(obj)
+        return cls._load(obj._inputs() if isinstance(obj, Config) else obj)
+
+    def _inputs(self) -> dict[str, Any]:
+        """The field form without derived fields: what rebuilding this config needs."""
+        data = self._dump()
+        for name, info in self.model_fields.items():
+            if info.derived:
+                data.pop(name, None)
+        return data
 
     def model_dump(self, *, exclude: set[str] | None = None, exclude_none: bool = False) -> dict[str, Any]:
         data = self._dump()
@@ -366,10 +369,7 @@ class Config:
         produce a config that ``from_dict`` would reject. ``deep`` is accepted
         for compatibility: nested configs are always rebuilt.
         """
-        data = self._dump()
-        for name, info in self.model_fields.items():
-            if info.derived:
-                data.pop(name, None)
+        data = self._inputs()
         if update:
             data.update(update)
         return type(self)._load(data)

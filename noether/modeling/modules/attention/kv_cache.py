@@ -37,7 +37,9 @@ class KVCache:
     def store(self, layer: nn.Module, group: str, keys: torch.Tensor, values: torch.Tensor) -> None:
         """Keep ``keys``/``values`` (batch, heads, tokens, head_dim) of ``group`` for ``layer``."""
         self.layer_name(layer)
-        self._entries.setdefault(layer, {})[group] = (keys, values)
+        # Copies: the inputs are usually views into the layer's whole qkv projection, which a cache
+        # entry would otherwise keep alive (queries included) for as long as the cache lives.
+        self._entries.setdefault(layer, {})[group] = (keys.clone(), values.clone())
 
     def load(self, layer: nn.Module, group: str, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The cached keys/values of ``group``, checked against the tensor ``like`` they meet."""

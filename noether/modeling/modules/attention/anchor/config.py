@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from noether.core.schemas import config, field, model_validator
 from noether.core.schemas.modules.attention import AttentionConfig
 
@@ -25,20 +27,26 @@ class MultiBranchAnchorAttentionConfig(AttentionConfig):
 
 
 @config(extra="forbid")
-class CrossAnchorAttentionConfig(MultiBranchAnchorAttentionConfig):
-    """Each branch's tokens attend to the other branches' anchors."""
+class _InterBranchConfig(MultiBranchAnchorAttentionConfig):
+    """Anchor attention between branches: meaningless with fewer than two."""
+
+    kind: ClassVar[str] = "anchor attention between branches"
 
     @model_validator
     def validate_at_least_two_branches(self) -> None:
         if len(self.branches) < 2:
-            raise ValueError(f"cross anchor attention needs at least 2 branches, got {self.branches}")
+            raise ValueError(f"{self.kind} needs at least 2 branches, got {self.branches}")
 
 
 @config(extra="forbid")
-class JointAnchorAttentionConfig(MultiBranchAnchorAttentionConfig):
+class CrossAnchorAttentionConfig(_InterBranchConfig):
+    """Each branch's tokens attend to the other branches' anchors."""
+
+    kind: ClassVar[str] = "cross anchor attention"
+
+
+@config(extra="forbid")
+class JointAnchorAttentionConfig(_InterBranchConfig):
     """All tokens attend to the anchors of all branches."""
 
-    @model_validator
-    def validate_at_least_two_branches(self) -> None:
-        if len(self.branches) < 2:
-            raise ValueError(f"joint anchor attention needs at least 2 branches, got {self.branches}")
+    kind: ClassVar[str] = "joint anchor attention"
