@@ -193,43 +193,71 @@ def positional_loader_for(cls: type) -> Callable[..., Any]:
     return loader
 
 
-def _dump_expr(annotation: Any, expr: str, globs: dict[str, Any], depth: int = 0) -> str:
+class _Sink:
+    """Statement lines at one indentation, for work hoisted out of the returned dict display."""
+
+    def __init__(self, lines: list[str], indent: str) -> None:
+        self.lines, self.indent = lines, indent
+
+    def add(self, line: str) -> None:
+        self.lines.append(self.indent + line)
+
+    def nested(self) -> "_Sink":
+        return _Sink(self.lines, self.indent + "    ")
+
+
+def _fresh(globs: dict[str, Any]) -> str:
+    name = f"_v{len(globs)}"
+    globs[name] = None  # reserves the name
+    return name
+
+
+def _dump_expr(annotation: Any, expr: str, globs: dict[str, Any], depth: int = 0, sink: _Sink | None = None) -> str:
     """An expression dumping ``expr`` (a field value of type ``annotation``).
 
     Nested configs are inlined as dict displays (a few levels deep), so a whole
-    tree of configs dumps in one function call.
+    tree of configs dumps in one function call. With a ``sink``, lists and dicts
+    of configs become plain loops before the display (comprehensions cost a
+    function call each before Python 3.12).
     """
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if _is_config(annotation):
         template = getattr(annotation, "__noether_dump_template__", None)
-        if template is not None or (depth < 3 and annotation not in _compiling_dumps and _compiled_form(annotation)):
+        if template is None and not (depth < 3 and annotation not in _compiling_dumps and _compiled_form(annotation)):
+            name = f"_dump_{len(globs)}"
+            globs[name] = _nested_dump(annotation)
+            return f"{name}({expr})"
+        if sink is not None:
             var = expr
-            if not expr.isidentifier():  # bind once: the first use in the display assigns it
-                var = f"_v{len(globs)}"
-                globs[var] = None  # reserves the name
-            globs[f"_m{len(globs)}"] = None  # reserves a number for this level's marker
-            marker = f"\x00{len(globs)}\x00"  # unique per level: nested displays hold their own
-            body = template.format(v=marker) if template else _dict_display(annotation, marker, globs, depth + 1)
-            first = var if var == expr else f"({var} := {expr})"
-            return body.replace(marker, first, 1).replace(marker, var)
-        name = f"_dump_{len(globs)}"
-        globs[name] = _nested_dump(annotation)
-        return f"{name}({expr})"
+            if not expr.isidentifier():
+                var = _fresh(globs)
+                sink.add(f"{var} = {expr}")
+            return template.format(v=var) if template else _dict_display(annotation, var, globs, depth + 1, sink)
+        var = expr if expr.isidentifier() else _fresh(globs)
+        globs[f"_m{len(globs)}"] = None  # reserves a number for this level's marker
+        marker = f"\x00{len(globs)}\x00"  # unique per level: nested displays hold their own
+        body = template.format(v=marker) if template else _dict_display(annotation, marker, globs, depth + 1, None)
+        first = var if var == expr else f"({var} := {expr})"  # the first use in the display binds it
+        return body.replace(marker, first, 1).replace(marker, var)
     if origin in (typing.Union, types.UnionType) and type(None) in args and len(args) == 2:
-        var = f"_v{len(globs)}"
-        globs[var] = None
+        var = _fresh(globs)
         inner = _dump_expr(next(a for a in args if a is not type(None)), var, globs, depth)
         return expr if inner == var else f"(None if ({var} := {expr}) is None else {inner})"
-    if origin in (list, tuple, collections.abc.Sequence):
-        var = f"_v{len(globs)}"
-        globs[var] = None
-        inner = _dump_expr(args[0], var, globs, depth) if args else var
-        return f"list({expr})" if inner == var else f"[{inner} for {var} in {expr}]"
-    if origin in (dict, collections.abc.Mapping):
-        var = f"_v{len(globs)}"
-        globs[var] = None
-        inner = _dump_expr(args[1], var, globs, depth) if len(args) == 2 else var
-        return f"dict({expr})" if inner == var else f"{{k: {inner} for k, {var} in {expr}.items()}}"
+    is_list = origin in (list, tuple, collections.abc.Sequence)
+    if is_list or origin in (dict, collections.abc.Mapping):
+        element = (args[0] if args else Any) if is_list else (args[1] if len(args) == 2 else Any)
+        item = _fresh(globs)
+        if _dump_expr(element, item, dict(globs), depth) == item:  # plain values: a copy without a call
+            return f"{expr}[:]" if is_list else f"{{**{expr}}}"
+        if sink is None:
+            inner = _dump_expr(element, item, globs, depth)
+            return f"[{inner} for {item} in {expr}]" if is_list else f"{{k: {inner} for k, {item} in {expr}.items()}}"
+        out = _fresh(globs)
+        sink.add(f"{out} = []" if is_list else f"{out} = {{}}")
+        sink.add(f"for {item} in {expr}:" if is_list else f"for {item}_key, {item} in {expr}.items():")
+        inner = _dump_expr(element, item, globs, depth, sink.nested())
+        sink.nested().add(f"{out}.append({inner})" if is_list else f"{out}[{item}_key] = {inner}")
+        return out
     return expr  # checked leaves are JSON-like already
 
 
@@ -238,9 +266,9 @@ def _compiled_form(config_cls: Any) -> bool:
     return bool(getattr(config_cls.to_dict, "__noether_dump__", False))
 
 
-def _dict_display(cls: Any, var: str, globs: dict[str, Any], depth: int) -> str:
+def _dict_display(cls: Any, var: str, globs: dict[str, Any], depth: int, sink: _Sink | None) -> str:
     items = [
-        f"{name!r}: {_dump_expr(cls.model_fields[name].annotation, f'{var}.{name}', globs, depth)}"
+        f"{name!r}: {_dump_expr(cls.model_fields[name].annotation, f'{var}.{name}', globs, depth, sink)}"
         for name in (a.name for a in cls.__noether_init_fields__)
     ]
     if cls.__noether_extra__ == "allow":
@@ -269,7 +297,9 @@ def dump_for(cls: Any) -> Callable[[Any], dict[str, Any]]:
     _compiling_dumps.add(cls)
     try:
         globs: dict[str, Any] = {}
-        lines = ["def dump(self):", f"    return {_dict_display(cls, 'self', globs, 0)}"]
+        lines = ["def dump(self):"]
+        display = _dict_display(cls, "self", globs, 0, _Sink(lines, "    "))
+        lines.append(f"    return {display}")
         dump: Callable[[Any], dict[str, Any]] = _compile(cls, "dump", lines, globs)
     finally:
         _compiling_dumps.discard(cls)
