@@ -91,8 +91,8 @@ class AttentionRegistry:
                 if done is not None:
                     return done
                 failed = self._failed.get(target.qualified)
-                if failed is not None:
-                    raise failed
+                if failed is not None:  # remembered: the plugin's code is not run again
+                    raise type(failed)(*failed.args) from failed.__cause__
                 event = self._pending.get(key)
                 owner = event is None
                 if owner:
@@ -183,7 +183,14 @@ class AttentionRegistry:
         _check_config_class(target, config)
         module = None
         if with_module:
-            module = impl.load_module()
+            try:
+                module = impl.load_module()
+            except Exception as exc:
+                if isinstance(exc, ModuleNotFoundError) and exc.name == "torch":
+                    raise  # already says which extra to install
+                raise PluginImportError(
+                    f"attention {target.qualified!r}: {impl.module_path()}: {_one_line(exc)}"
+                ) from exc
             _check_module_class(target, module, config)
         return Resolved(target.name, target.qualified, config, module)
 

@@ -10,7 +10,7 @@ from torch import nn
 from noether.core.schemas import ValidationError
 from noether.core.schemas.modules import AttentionConfig
 from noether.modeling.modules import DotProductAttention, JointAnchorAttention
-from noether.registry import InvalidImplementationError, build_attention
+from noether.registry import InvalidImplementationError, PluginImportError, build_attention
 
 
 def test_resolve_builtin(registry):
@@ -72,6 +72,24 @@ def test_module_class_is_validated(site, registry):
     (site.root / "greedy_attention" / "module.py").write_text(two_args)
     with pytest.raises(InvalidImplementationError, match=r"Module\(config\) must accept the config"):
         registry.resolve("greedy")
+
+
+def test_module_class_failing_to_import(site, registry):
+    site.plugin("crash-attention", "crash", "crash_attention")
+    (site.root / "crash_attention" / "module.py").write_text("raise ImportError('needs a CUDA build')\n")
+    assert registry.resolve_config("crash").__name__ == "CrashAttentionConfig"  # the config alone still works
+    with pytest.raises(PluginImportError) as info:
+        registry.resolve("crash")
+    assert str(info.value) == (
+        "attention 'crash-attention:crash': crash_attention.module:Module: ImportError: needs a CUDA build"
+    )
+    assert isinstance(info.value.__cause__, ImportError)
+    row = next(r for r in registry.rows() if r.name == "crash")
+    assert row.status == "broken"
+    with pytest.raises(PluginImportError) as again:
+        registry.resolve("crash")
+    assert again.value is not info.value
+    assert isinstance(again.value.__cause__, ImportError)
 
 
 class TestBuild:
