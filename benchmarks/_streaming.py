@@ -1,19 +1,24 @@
 """Worker for streaming-vs-one-shot measurements: one measurement per fresh process.
 
-python benchmarks/_streaming.py {attention|stack} {oneshot|stream} QUERIES_PER_BRANCH CHUNK
-prints JSON: seconds, peak RSS growth above the inputs, and a checksum of the last output row.
+python benchmarks/_streaming.py {attention|stack} {oneshot|stream} QUERIES_PER_BRANCH CHUNK [rss|tensors]
+prints JSON: seconds, peak memory growth above the inputs, and a checksum of the last
+output row. ``rss``: the process's peak resident memory; ``tensors``: the peak of live
+CPU tensors (profiled, so its time is not reported).
 """
 
 import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from _memory import peak_bytes, reset_peak, rss_bytes
 
-from noether.modeling.modules import JointAnchorAttention, KVCache, TransformerStack
+from noether.cli.measure import tensor_peak
+from noether.modeling.modules import JointAnchorAttention, TransformerStack
+from noether.modeling.streaming import stream_queries
 
 HIDDEN, HEADS, ANCHORS, DEPTH = 192, 3, 4096, 8
 BRANCHES = ("surface", "volume")
@@ -34,45 +39,53 @@ def model(kind: str) -> torch.nn.Module:
     return TransformerStack({"depth": DEPTH, "block": block})
 
 
-def measure(kind: str, mode: str, queries: int, chunk: int) -> dict[str, float]:
-    """One-shot: the full sequence in one forward. Stream: anchors once into a KVCache, then
-    query chunks (both branches) through the model, written into a preallocated output."""
+def forward(kind: str, mode: str, queries: int, chunk: int) -> tuple[Callable[[], torch.Tensor], list[torch.Tensor]]:
+    """The call to measure and what it keeps (built beforehand, outside the measurement).
+
+    One-shot: the full sequence in one forward. Stream: ``stream_queries`` (anchors into a
+    KVCache, then query chunks through every layer) into preallocated output buffers.
+    """
     torch.manual_seed(0)
     net = model(kind).eval()
     anchors = torch.randn(1, 2 * ANCHORS, HIDDEN)
     surface, volume = torch.randn(1, queries, HIDDEN), torch.randn(1, queries, HIDDEN)
+    if mode == "oneshot":
+        x = torch.cat([anchors[:, :ANCHORS], surface, anchors[:, ANCHORS:], volume], dim=1)
+        return lambda: net(x, specs(queries)), [x]
+    out = {"surface_queries": torch.zeros(1, queries, HIDDEN), "volume_queries": torch.zeros(1, queries, HIDDEN)}
+    for buffer in out.values():
+        buffer.fill_(0.0)  # make every page of the buffers resident before measuring
+
+    def stream() -> torch.Tensor:
+        stream_queries(net, anchors, [{"surface_anchors": ANCHORS}, {"volume_anchors": ANCHORS}],
+                       {"surface_queries": surface, "volume_queries": volume}, chunk_size=chunk, out=out,
+                       progress=False)  # fmt: skip
+        return out["volume_queries"]
+
+    return stream, [anchors, surface, volume]
+
+
+def measure(kind: str, mode: str, queries: int, chunk: int, metric: str = "rss") -> dict[str, float]:
+    call, _inputs = forward(kind, mode, queries, chunk)
     with torch.no_grad():
-        if mode == "oneshot":
-            x = torch.cat([anchors[:, :ANCHORS], surface, anchors[:, ANCHORS:], volume], dim=1)
-            del surface, volume
-            before = rss_bytes()
-            reset_peak()
-            start = time.perf_counter()
-            out = net(x, specs(queries))
-        else:
-            out = torch.zeros(1, 2 * queries, HIDDEN)
-            out.fill_(0.0)  # make every page of the buffer resident before measuring
-            before = rss_bytes()
-            reset_peak()
-            start = time.perf_counter()
-            cache = KVCache(net)
-            net(anchors, [{"surface_anchors": ANCHORS}, {"volume_anchors": ANCHORS}], kv_cache=cache)
-            for offset in range(0, queries, chunk):
-                stop = min(offset + chunk, queries)
-                x = torch.cat([surface[:, offset:stop], volume[:, offset:stop]], dim=1)
-                y = net(x, specs(stop - offset, anchors=None), kv_cache=cache)
-                out[:, offset:stop] = y[:, : stop - offset]
-                out[:, queries + offset : queries + stop] = y[:, stop - offset :]
+        if metric == "tensors":
+            result: list[torch.Tensor] = []
+            growth = tensor_peak(lambda: result.append(call()))
+            return {"seconds": float("nan"), "growth": growth, "checksum": float(result[0][0, -1].sum())}
+        before = rss_bytes()
+        reset_peak()
+        start = time.perf_counter()
+        out = call()
         seconds = time.perf_counter() - start
     return {"seconds": seconds, "growth": peak_bytes() - before, "checksum": float(out[0, -1].sum())}
 
 
-def run(kind: str, mode: str, queries: int, chunk: int) -> dict[str, float]:
-    cmd = [sys.executable, str(Path(__file__)), kind, mode, str(queries), str(chunk)]
+def run(kind: str, mode: str, queries: int, chunk: int, metric: str = "rss") -> dict[str, float]:
+    cmd = [sys.executable, str(Path(__file__)), kind, mode, str(queries), str(chunk), metric]
     result = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 if __name__ == "__main__":
     kind, mode, queries, chunk = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    print(json.dumps(measure(kind, mode, queries, chunk)))
+    print(json.dumps(measure(kind, mode, queries, chunk, *sys.argv[5:6])))

@@ -100,7 +100,7 @@ def mixed_vs_lower_bound(queries: int, rounds: int) -> None:
 
 
 def streaming_vs_oneshot(small: int, large: int, chunk: int) -> None:
-    print(f"Joint anchor attention, one-shot vs streamed in chunks of {chunk:,} queries per branch")
+    print(f"Joint anchor attention, one-shot vs streamed in chunks of {chunk:,} queries")
     rows = {}
     for queries in (small, large):
         for mode in ("oneshot", "stream"):
@@ -121,7 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--only", choices=["mixed", "stream"], help="run one part")
-    parser.add_argument("--chunk", type=int, default=16384, help="queries per branch and chunk when streaming")
+    parser.add_argument("--chunk", type=int, default=16384, help="query tokens per chunk when streaming")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     queries, large, chunk = (8192, 65536, 8192) if args.quick else (65536, 1_048_576, args.chunk)

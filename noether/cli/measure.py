@@ -1,10 +1,11 @@
-"""Wall time and peak-memory growth of a piece of work (Linux /proc; elsewhere ru_maxrss)."""
+"""Wall time and peak-memory growth of a piece of work (Linux /proc; elsewhere ru_maxrss),
+and the peak of live tensor memory."""
 
 import contextlib
 import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,26 @@ def measured() -> Iterator[dict[str, Any]]:
     finally:
         result["seconds"] = time.perf_counter() - start
         result["peak_growth"] = max(0, _peak_bytes() - before)
+
+
+def tensor_peak(fn: Callable[[], object]) -> int:
+    """Peak bytes of CPU tensors allocated while ``fn`` runs and alive at once.
+
+    The CPU analogue of ``torch.cuda.max_memory_allocated``, from the profiler's
+    memory events: unlike RSS it does not count what the C allocator keeps of freed
+    buffers. Profiling slows ``fn``, so time it separately.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    live = peak = 0
+    for event in sorted(events, key=lambda e: e.start_ns()):
+        if str(event.device_type()) == "DeviceType.CPU":
+            live += event.nbytes()
+            peak = max(peak, live)
+    return peak
 
 
 def human_bytes(n: float) -> str:

@@ -92,7 +92,8 @@ def run_stack(spec: StackFile, args: argparse.Namespace, torch: Any) -> list[tup
     if anchor_names and spec.run.chunk_size is not None:
         outputs, m = _streamed(model, tokens, anchor_names, features, spec.run.chunk_size, args, torch)
         points = sum(o.shape[1] for o in outputs.values())
-        rows += [("mode", f"anchors once, then queries in chunks of {spec.run.chunk_size:,} through all layers"),
+        rows += [("mode", f"anchors into the KV cache layer by layer, then queries in chunks of "
+                          f"{spec.run.chunk_size:,} through all layers"),
                  ("output", f"{len(outputs)} query groups, ({batch}, {points:,}, {dim}) in all")]  # fmt: skip
     else:
         x = torch.cat([features[t.name] for t in tokens], dim=1)

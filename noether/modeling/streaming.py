@@ -1,16 +1,21 @@
 """Streaming inference: anchors once into a KV cache, then query points in chunks.
 
 In anchor attention, queries attend only to anchors, so a query's output does
-not depend on the other queries. ``stream_queries`` runs the anchor tokens once
+not depend on the other queries. ``stream_queries`` runs the anchor tokens
 through every layer with a shared ``KVCache``, then pushes the query points
 through all layers chunk by chunk, each chunk reading the anchors' keys/values
 from the cache. Memory stays flat in the number of queries (one chunk's
 activations plus the cache) and the outputs equal a one-shot forward.
+
+Layers that can prefill the cache (``prefill_kv``, as transformer blocks with
+anchor attention can) also take the anchors in chunks: per layer, the keys and
+values of all anchors are cached first, then anchor chunks attend to them. The
+peak is then the cache plus one chunk's activations, whatever the anchor count.
 """
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, cast
 
 import torch
 from torch import nn
@@ -18,29 +23,109 @@ from torch import nn
 from noether.core.schemas.modules.attention import TokenSpec
 from noether.modeling.modules.attention.kv_cache import KVCache
 from noether.modeling.modules.attention.mixed.layout import as_token_specs
+from noether.modeling.modules.blocks.stack.module import TransformerStack
 
 Layers = nn.Module | Sequence[nn.Module]
 
 
+def layer_list(layers: Layers) -> list[nn.Module]:
+    """The layers run in turn: a sequence or ``ModuleList``, a ``TransformerStack``'s blocks, else the module."""
+    if isinstance(layers, TransformerStack):
+        return list(layers.blocks)
+    if isinstance(layers, nn.ModuleList) or not isinstance(layers, nn.Module):
+        return list(layers)
+    return [layers]
+
+
 def run_layers(
-    layers: Layers,
+    layers: Sequence[nn.Module],
     x: torch.Tensor,
     specs: Sequence[TokenSpec],
     kv_cache: KVCache,
-    freqs: torch.Tensor | None = None,
+    **kwargs: torch.Tensor | None,
 ) -> torch.Tensor:
-    """``x`` through ``layers``; each takes ``(x, token_specs, kv_cache=..., [freqs=...])``."""
-    extra: dict[str, Any] = {} if freqs is None else {"freqs": freqs}
-    for layer in [layers] if isinstance(layers, nn.Module) and not isinstance(layers, nn.ModuleList) else layers:
-        x = layer(x, specs, kv_cache=kv_cache, **extra)
+    """``x`` through ``layers``; each takes ``(x, token_specs, kv_cache=..., **kwargs)``, None kwargs left out."""
+    given = {name: value for name, value in kwargs.items() if value is not None}
+    for layer in layers:
+        x = layer(x, specs, kv_cache=kv_cache, **given)
     return x
 
 
+class PrefillLayer(Protocol):
+    """A layer that caches its keys/values of ``x`` without running (``TransformerBlock``, anchor attention).
+
+    Returns, per group, the name under which chunks of that group's tokens then
+    attend to the cache as the group does.
+    """
+
+    def prefill_kv(
+        self,
+        x: torch.Tensor,
+        token_specs: Sequence[TokenSpec],
+        *,
+        kv_cache: KVCache,
+        chunk_size: int | None,
+        **kwargs: Any,
+    ) -> dict[str, str]: ...
+
+
+def can_prefill(layer: nn.Module) -> bool:
+    return callable(getattr(layer, "prefill_kv", None)) and bool(getattr(layer, "can_prefill", True))
+
+
+def prefill_anchors(
+    layers: Sequence[nn.Module],
+    anchors: torch.Tensor,
+    specs: Sequence[TokenSpec],
+    kv_cache: KVCache,
+    chunk_size: int,
+    freqs: torch.Tensor | None = None,
+    condition: torch.Tensor | None = None,
+) -> None:
+    """Fill ``kv_cache`` for every layer with the anchors' keys/values, passing the anchors in chunks.
+
+    Per layer: ``prefill_kv`` caches all anchors' keys/values, then each chunk of
+    each group runs through the layer against the cache, under the name the layer
+    gives for that group. The last layer's outputs are never needed, so it only prefills.
+    """
+    given = {name: value for name, value in {"condition": condition, "freqs": freqs}.items() if value is not None}
+    cached = [TokenSpec(name=spec.name, size=None) for spec in specs]
+    h = anchors.clone()
+    kv_cache.reserve(len(layers) * 2 * anchors.nbytes, anchors)  # keys and values as wide as the hidden states
+    for index, layer in enumerate(layers):
+        aliases = cast(PrefillLayer, layer).prefill_kv(h, specs, kv_cache=kv_cache, chunk_size=chunk_size, **given)
+        if index == len(layers) - 1:
+            break
+        offset = 0
+        for spec in specs:
+            size = spec.size or 0
+            for start in range(offset, offset + size, chunk_size):
+                stop = min(start + chunk_size, offset + size)
+                part = dict(given)
+                if freqs is not None:
+                    part["freqs"] = freqs[..., start:stop, :]
+                chunk_specs = [*cached, TokenSpec(name=aliases[spec.name], size=stop - start)]
+                h[:, start:stop] = layer(h[:, start:stop], chunk_specs, kv_cache=kv_cache, **part)
+            offset += size
+
+
+class _NoProgress:
+    def __enter__(self) -> "_NoProgress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        return None
+
+
 def _progress(total: int, enabled: bool | None) -> Any:
+    if not (sys.stderr.isatty() if enabled is None else enabled):
+        return _NoProgress()  # tqdm not even imported: its import alone costs megabytes
     from tqdm.auto import tqdm
 
-    show = sys.stderr.isatty() if enabled is None else enabled
-    return tqdm(total=total, unit="pt", unit_scale=True, desc="queries", disable=not show, dynamic_ncols=True)
+    return tqdm(total=total, unit="pt", unit_scale=True, desc="queries", dynamic_ncols=True)
 
 
 @torch.no_grad()
@@ -51,26 +136,48 @@ def stream_queries(
     queries: Mapping[str, torch.Tensor],
     *,
     chunk_size: int,
+    anchor_chunk_size: int | None = None,
     anchor_freqs: torch.Tensor | None = None,
     query_freqs: Mapping[str, torch.Tensor] | None = None,
+    condition: torch.Tensor | None = None,
     out: Mapping[str, torch.Tensor] | None = None,
     progress: bool | None = None,
     on_chunk: Callable[[str, int, torch.Tensor], None] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Outputs of ``queries`` (group name -> (batch, points, dim)) as if run in one forward with the anchors.
 
-    ``anchors``/``anchor_specs``: the anchor groups, concatenated in spec order.
-    ``chunk_size``: query points per forward. ``out`` may hold preallocated output
-    buffers (group -> tensor) the chunks are written into; otherwise the outputs
-    are concatenated. ``on_chunk(group, start, output)`` sees each chunk as it is
-    done. ``progress``: a progress bar (points, throughput, ETA); default: only on
-    a terminal.
+    ``layers``: a ``TransformerStack``, a sequence of layers, or one module taking
+    ``(x, token_specs, kv_cache=...)``. ``anchors``/``anchor_specs``: the anchor
+    groups, concatenated in spec order. ``chunk_size``: query points per forward.
+    ``anchor_chunk_size``: anchor tokens per forward when every layer can prefill
+    (default ``chunk_size``; otherwise the anchors run in one forward).
+    ``condition`` (batch, condition_dim) reaches every layer (conditioned blocks). ``out`` may hold
+    preallocated output buffers (group -> tensor) the chunks are written into;
+    otherwise the outputs are concatenated. ``on_chunk(group, start, output)`` sees
+    each chunk as it is done. ``progress``: a progress bar (points, throughput,
+    ETA); default: only on a terminal.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    if anchor_chunk_size is not None and anchor_chunk_size < 1:
+        raise ValueError(f"anchor_chunk_size must be >= 1, got {anchor_chunk_size}")
+    if condition is not None and condition.ndim != 2:
+        raise ValueError(
+            f"condition must be one vector per sample, (batch, condition_dim), to stream; got {tuple(condition.shape)}"
+        )
     specs = as_token_specs(anchor_specs)
+    stack = layer_list(layers)
     cache = KVCache(layers if isinstance(layers, nn.Module) else nn.ModuleList(layers))
-    run_layers(layers, anchors, specs, cache, anchor_freqs)
+    unable = [type(layer).__name__ for layer in stack if not can_prefill(layer)]
+    if anchor_chunk_size is not None and unable:
+        raise ValueError(
+            f"anchor_chunk_size needs layers that can prefill the KV cache (prefill_kv), but {sorted(set(unable))} "
+            "cannot; leave anchor_chunk_size unset to run the anchors in one forward"
+        )
+    if unable:
+        run_layers(stack, anchors, specs, cache, freqs=anchor_freqs, condition=condition)
+    else:
+        prefill_anchors(stack, anchors, specs, cache, anchor_chunk_size or chunk_size, anchor_freqs, condition)
     cached = [TokenSpec(name=spec.name, size=None) for spec in specs]
     results: dict[str, list[torch.Tensor]] = {}
     total = sum(tensor.shape[1] for tensor in queries.values())
@@ -78,9 +185,9 @@ def stream_queries(
         for group, points in queries.items():
             for start in range(0, points.shape[1], chunk_size):
                 chunk = points[:, start : start + chunk_size]
-                freqs = None if query_freqs is None else query_freqs[group][:, start : start + chunk_size]
+                freqs = None if query_freqs is None else query_freqs[group][..., start : start + chunk_size, :]
                 specs_now = [*cached, TokenSpec(name=group, size=chunk.shape[1])]
-                result = run_layers(layers, chunk, specs_now, cache, freqs)
+                result = run_layers(stack, chunk, specs_now, cache, freqs=freqs, condition=condition)
                 if out is not None:
                     out[group][:, start : start + chunk.shape[1]] = result
                 else:

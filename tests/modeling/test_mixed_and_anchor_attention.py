@@ -274,3 +274,127 @@ def test_torch_compile_matches_eager():
     compiled = torch.compile(module, dynamic=False)
     with torch.no_grad():
         torch.testing.assert_close(compiled(x, SPECS, SELF), module(x, SPECS, SELF), atol=1e-5, rtol=1e-5)
+
+
+class TestKVCacheBuffers:
+    def anchors_cached(self, module, x, cache):
+        where = offsets()
+        anchors = torch.cat([x[:, where["surface_anchors"]], x[:, where["volume_anchors"]]], 1)
+        module(anchors, [{"surface_anchors": 5}, {"volume_anchors": 4}], kv_cache=cache)
+        return anchors
+
+    def test_groups_stored_together_load_as_one_view(self):
+        module = JointAnchorAttention(cfg(branches=["surface", "volume"])).eval()
+        cache = KVCache()
+        self.anchors_cached(module, torch.randn(2, N, D), cache)
+        layer = module.mixed_attention
+        like = torch.empty(2, 1, D)
+        keys, values = cache.load_groups(layer, ["surface_anchors", "volume_anchors"], like)
+        surface, _ = cache.load(layer, "surface_anchors", like)
+        volume, _ = cache.load(layer, "volume_anchors", like)
+        assert keys.shape == values.shape == (2, H, 9, D // H)
+        assert keys.data_ptr() == surface.data_ptr()  # a view of the shared buffer, no copy
+        assert volume.data_ptr() == surface.data_ptr() + 5 * surface.stride(2) * surface.element_size()
+        torch.testing.assert_close(keys, torch.cat([surface, volume], dim=2), rtol=0, atol=0)
+        reversed_keys, _ = cache.load_groups(layer, ["volume_anchors", "surface_anchors"], like)
+        torch.testing.assert_close(reversed_keys, torch.cat([volume, surface], dim=2), rtol=0, atol=0)
+        assert reversed_keys.data_ptr() != surface.data_ptr()
+
+    def test_stored_slices_do_not_keep_the_qkv_projection_alive(self):
+        module = JointAnchorAttention(cfg(branches=["surface", "volume"])).eval()
+        cache = KVCache()
+        module(torch.randn(1, N, D), SPECS, kv_cache=cache)  # anchors are slices of one qkv projection
+        keys, values = cache.load_groups(module.mixed_attention, ["surface_anchors", "volume_anchors"], torch.empty(1))
+        for t in (keys, values):
+            assert t.untyped_storage().nbytes() == 9 * D * 4  # only the anchors' tokens, compacted
+        assert cache.nbytes == 2 * 9 * D * 4
+
+    def test_reserved_space_is_carved_until_exhausted(self):
+        cache = KVCache()
+        like = torch.empty(1, dtype=torch.float32)
+        cache.reserve(2 * 2 * 5 * D * 4, like)  # keys and values of 10 tokens
+        first = cache.empty(2, 5, H, D // H, like)
+        second = cache.empty(2, 5, H, D // H, like)
+        assert first.shape == (2, H, 5, D // H)
+        assert first.untyped_storage().data_ptr() == second.untyped_storage().data_ptr()
+        assert second.data_ptr() == first.data_ptr() + 2 * 5 * D * 4
+        third = cache.empty(2, 5, H, D // H, like)
+        assert third.untyped_storage().data_ptr() != first.untyped_storage().data_ptr()
+        other = cache.empty(1, 1, H, D // H, torch.empty(1, dtype=torch.float64))
+        assert other.dtype == torch.float64
+        assert other.untyped_storage().nbytes() == D * 8
+
+    @pytest.mark.parametrize("chunk_size", [None, 2, 100])
+    def test_store_kv_caches_what_forward_caches(self, chunk_size):
+        module = JointAnchorAttention(cfg(branches=["surface", "volume"], qk_norm=True, use_rope=True)).eval()
+        x = torch.randn(2, 9, D)
+        freqs = RopeFrequency(RopeFrequencyConfig(hidden_dim=D // H, input_dim=3))(torch.randn(2, 9, 3))
+        specs = [{"surface_anchors": 5}, {"volume_anchors": 4}]
+        by_forward, by_store = KVCache(), KVCache()
+        module(x, specs, freqs=freqs, kv_cache=by_forward)
+        prepared = []
+        aliases = module.prefill_kv(
+            x * 0.5, specs, freqs, kv_cache=by_store, chunk_size=chunk_size,
+            prepare=lambda part: prepared.append(part.shape[1]) or part * 2,
+        )  # fmt: skip
+        assert aliases == {"surface_anchors": "surface_anchors_chunk", "volume_anchors": "volume_anchors_chunk"}
+        assert prepared == ([9] if chunk_size is None else [min(chunk_size, 9 - s) for s in range(0, 9, chunk_size)])
+        layer = module.mixed_attention
+        for group in ("surface_anchors", "volume_anchors"):
+            for stored, expected in zip(by_store.load(layer, group, x), by_forward.load(layer, group, x), strict=True):
+                torch.testing.assert_close(stored, expected, atol=1e-6, rtol=1e-6)
+
+    @pytest.mark.parametrize("cls", [SelfAnchorAttention, CrossAnchorAttention, JointAnchorAttention])
+    def test_anchor_chunks_under_their_alias_attend_like_the_anchors(self, cls):
+        module = cls(cfg(branches=["surface", "volume"])).eval()
+        x = torch.randn(1, N, D)
+        full = module(x, SPECS)
+        where = offsets()
+        cache = KVCache()
+        anchors = torch.cat([x[:, where["surface_anchors"]], x[:, where["volume_anchors"]]], 1)
+        aliases = module.prefill_kv(anchors, [{"surface_anchors": 5}, {"volume_anchors": 4}], kv_cache=cache)
+        cached = [{"surface_anchors": None}, {"volume_anchors": None}]
+        for group in ("surface_anchors", "volume_anchors"):
+            tokens = x[:, where[group]]
+            for start in range(0, tokens.shape[1], 2):
+                part = tokens[:, start : start + 2]
+                out = module(part, [*cached, {aliases[group]: part.shape[1]}], kv_cache=cache)
+                torch.testing.assert_close(out, full[:, where[group]][:, start : start + 2], atol=1e-5, rtol=1e-5)
+
+    def test_anchor_alias_belongs_to_the_branch_whatever_the_suffix(self):
+        module = SelfAnchorAttention(cfg(branches=["surface", "volume"], anchor_suffix="Anchors")).eval()
+        x = torch.randn(1, 9, D)
+        specs = [{"surfaceAnchors": 5}, {"volumeAnchors": 4}]
+        full = module(x, specs)
+        cache = KVCache()
+        aliases = module.prefill_kv(x, specs, kv_cache=cache)
+        assert aliases == {
+            "surfaceAnchors": "surface_surfaceAnchors_chunk",
+            "volumeAnchors": "volume_volumeAnchors_chunk",
+        }
+        out = module(x[:, 5:], [{"surfaceAnchors": None}, {"volumeAnchors": None}, {aliases["volumeAnchors"]: 4}],
+                     kv_cache=cache)  # fmt: skip
+        torch.testing.assert_close(out, full[:, 5:], atol=1e-5, rtol=1e-5)
+
+    def test_prefill_checks_branches(self):
+        module = JointAnchorAttention(cfg(branches=["surface", "volume"])).eval()
+        with pytest.raises(ValueError, match=r"branches \['volume'\] have no token groups in token_specs"):
+            module.prefill_kv(torch.randn(1, 5, D), [{"surface_anchors": 5}], kv_cache=KVCache())
+
+
+def test_forward_leaves_no_reference_cycles():
+    """Activations are freed when the forward returns, not when the garbage collector next runs."""
+    import gc
+
+    module = JointAnchorAttention(cfg(branches=["surface", "volume"])).eval()
+    cache = KVCache()
+    x = torch.randn(1, N, D)
+    gc.collect()
+    gc.disable()
+    try:
+        module(x, SPECS, kv_cache=cache)
+        cached = [TokenSpec(name=n, size=None if n.endswith("anchors") else s) for n, s in SIZES.items()]
+        module(torch.randn(1, 13, D), cached, kv_cache=cache)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

@@ -99,7 +99,9 @@ def test_run_block_stack_example(capsys):
     rows = table(capsys.readouterr().out)
     assert rows["model"] == "8 x TransformerBlock(joint_anchor), hidden 192, 3 heads"
     assert rows["inputs"] == "car"
-    assert rows["mode"] == "anchors once, then queries in chunks of 65,536 through all layers"
+    assert rows["mode"] == (
+        "anchors into the KV cache layer by layer, then queries in chunks of 8,192 through all layers"
+    )
     assert rows["output"] == "2 query groups, (1, 2,048, 192) in all"
 
 

@@ -1,5 +1,5 @@
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
 import torch
@@ -49,6 +49,33 @@ class MultiBranchAnchorAttention(nn.Module, abc.ABC):
         patterns = self.patterns(specs)
         out: torch.Tensor = self.mixed_attention(x, specs, patterns, freqs=freqs, kv_cache=kv_cache)
         return out
+
+    def prefill_kv(
+        self,
+        x: torch.Tensor,
+        token_specs: Sequence[TokenSpec | Mapping[str, int | None]],
+        freqs: torch.Tensor | None = None,
+        *,
+        kv_cache: KVCache,
+        prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        chunk_size: int | None = None,
+    ) -> dict[str, str]:
+        """Cache the keys/values of the groups in ``x`` (usually the anchors) without attending.
+
+        ``prepare`` and ``chunk_size``: see ``MixedAttention.store_kv``. Returns,
+        per group, a name under which chunks of its tokens attend to the cached
+        groups exactly as the group does (a query group of the same branch):
+        after this, anchors can pass through a layer in small chunks.
+        """
+        specs = as_token_specs(token_specs)
+        groups = self.branch_groups(specs)
+        self.mixed_attention.store_kv(x, specs, kv_cache, freqs, prepare=prepare, chunk_size=chunk_size)
+        return {
+            spec.name: (spec.name if spec.name.startswith(branch + "_") else f"{branch}_{spec.name}") + "_chunk"
+            for branch, members in groups.items()
+            for spec in members
+            if spec.size is not None
+        }
 
     def anchors(self, branch: str) -> str:
         return branch + self.anchor_suffix

@@ -15,11 +15,15 @@ class QKVAttention(MultiHeadAttentionBase):
         self.qkv = nn.Linear(config.hidden_dim, 3 * config.hidden_dim, bias=config.bias)
         init_linears(type(self).__name__, config.init_weights, [self.qkv], output=self.proj)
 
-    def project_q(self, x: torch.Tensor) -> torch.Tensor:
-        """Queries alone (keys/values come from a cache): the first third of ``qkv``."""
-        weight = self.qkv.weight[: self.hidden_dim]
-        bias = None if self.qkv.bias is None else self.qkv.bias[: self.hidden_dim]
-        return self.split_heads(torch.nn.functional.linear(x, weight, bias), 1)[0]
+    def project(self, x: torch.Tensor, part: int) -> torch.Tensor:
+        """One part of ``qkv`` alone (0 queries, 1 keys, 2 values), as (batch, heads, tokens, head_dim).
+
+        For queries against cached keys/values, or keys/values to cache: the
+        result is a view of a buffer of its own, which a cache can keep as it is.
+        """
+        rows = slice(part * self.hidden_dim, (part + 1) * self.hidden_dim)
+        bias = None if self.qkv.bias is None else self.qkv.bias[rows]
+        return self.split_heads(torch.nn.functional.linear(x, self.qkv.weight[rows], bias), 1)[0]
 
 
 class DotProductAttention(QKVAttention):

@@ -31,8 +31,9 @@ class TokenLayout:
 
     @classmethod
     def build(
-        cls, owner: str, specs: Sequence[TokenSpec], patterns: Sequence[AttentionPattern], num_tokens: int
+        cls, owner: str, specs: Sequence[TokenSpec], patterns: Sequence[AttentionPattern] | None, num_tokens: int
     ) -> "TokenLayout":
+        """The layout of ``specs`` in a sequence of ``num_tokens``; ``patterns`` are checked unless None."""
         names = [spec.name for spec in specs]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -49,7 +50,8 @@ class TokenLayout:
                 f"but x has {num_tokens}"
             )
         layout = cls(slices, tuple(s.name for s in specs if s.size is None), tuple(slices))
-        layout.check_patterns(owner, patterns, set(names))
+        if patterns is not None:
+            layout.check_patterns(owner, patterns, set(names))
         return layout
 
     def check_patterns(self, owner: str, patterns: Sequence[AttentionPattern], known: set[str]) -> None:

@@ -1,5 +1,5 @@
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -61,65 +61,108 @@ class MixedAttention(QKVAttention):
 
         kv_groups = {name for p in patterns for name in p.key_value_tokens}
         if kv_groups.isdisjoint(layout.slices):
-            q, k, v = self.project_q(x), None, None  # every key/value group is cached
+            q, k, v = self.project(x, 0), None, None  # every key/value group is cached
         else:
             q, k, v = self.split_heads(self.qkv(x), 3)
             k = self.rotate(self.norm_k(k), freqs)
         q = self.rotate(self.norm_q(q), freqs)
-
-        keys: dict[str, torch.Tensor] = {}
-        values: dict[str, torch.Tensor] = {}
-        for name in layout.order:
-            if name in kv_groups and k is not None and v is not None:
-                start, stop = layout.slices[name]
-                keys[name], values[name] = k[:, :, start:stop], v[:, :, start:stop]
-                if kv_cache is not None:
-                    kv_cache.store(self, name, keys[name], values[name])
-        for name in layout.cached:
-            if name in kv_groups and kv_cache is not None:
-                keys[name], values[name] = kv_cache.load(self, name, q)
+        if kv_cache is not None and k is not None and v is not None:
+            kv_cache.store_groups(self, {n: layout.slices[n] for n in layout.order if n in kv_groups}, k, v)
 
         out = q.new_empty(x.shape[0], x.shape[1], self.num_heads, self.head_dim)
-        for group in self._equal_shapes(patterns, layout, keys):
-            self._attend_group(group, layout, q, k, v, keys, values, attention_mask, out)
+        pattern_kv = [self._keys_values(p.key_value_tokens, layout, q, k, v, kv_cache) for p in patterns]
+        cached_sizes = {}
+        if attention_mask is not None and kv_cache is not None:
+            cached_sizes = {n: kv_cache.load(self, n, q)[0].shape[2] for n in layout.cached if n in kv_groups}
+        for group in self._equal_shapes(patterns, layout, pattern_kv):
+            self._attend_group(group, layout, q, pattern_kv, attention_mask, cached_sizes, out)
         return self.project_out(out.view(x.shape[0], x.shape[1], self.hidden_dim))
 
-    @staticmethod
-    def _equal_shapes(
-        patterns: Sequence[AttentionPattern], layout: TokenLayout, keys: Mapping[str, torch.Tensor]
-    ) -> list[list[AttentionPattern]]:
-        groups: dict[tuple[int, int], list[AttentionPattern]] = defaultdict(list)
-        for pattern in patterns:
-            queries = sum(stop - start for start, stop in (layout.slices[n] for n in pattern.query_tokens))
-            kv_len = sum(keys[n].shape[2] for n in pattern.key_value_tokens)
-            groups[(queries, kv_len)].append(pattern)
-        return list(groups.values())
-
-    def _attend_group(
+    def _keys_values(
         self,
-        group: list[AttentionPattern],
+        names: Sequence[str],
         layout: TokenLayout,
         q: torch.Tensor,
         k: torch.Tensor | None,
         v: torch.Tensor | None,
-        keys: Mapping[str, torch.Tensor],
-        values: Mapping[str, torch.Tensor],
+        kv_cache: KVCache | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys/values of ``names`` along the token axis: views where they lie back to back in ``x`` or the cache."""
+        span = layout.span(names)
+        if span is not None and k is not None and v is not None:
+            return k[:, :, span[0] : span[1]], v[:, :, span[0] : span[1]]
+        if kv_cache is not None and all(n in layout.cached for n in names):
+            return kv_cache.load_groups(self, names, q)
+        parts = [self._keys_values([n], layout, q, k, v, kv_cache) for n in names]
+        return torch.cat([p[0] for p in parts], dim=2), torch.cat([p[1] for p in parts], dim=2)
+
+    def store_kv(
+        self,
+        x: torch.Tensor,
+        token_specs: Sequence[TokenSpec | Mapping[str, int | None]],
+        kv_cache: KVCache,
+        freqs: torch.Tensor | None = None,
+        *,
+        prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        chunk_size: int | None = None,
+    ) -> None:
+        """Cache the keys/values of every group in ``x`` as ``forward`` would, without attending.
+
+        ``prepare`` (a block's pre-norm, say) is applied to ``x`` in chunks of
+        ``chunk_size`` tokens, each projected straight into the cache's buffers:
+        this needs one chunk's activations beyond the cache entry.
+        """
+        self.check_input("x", x)
+        self.check_freqs(freqs=freqs)
+        layout = TokenLayout.build(type(self).__name__, as_token_specs(token_specs), None, x.shape[1])
+        batch, tokens, _ = x.shape
+        keys = kv_cache.empty(batch, tokens, self.num_heads, self.head_dim, x)
+        values = kv_cache.empty(batch, tokens, self.num_heads, self.head_dim, x)
+        step = chunk_size or max(tokens, 1)
+        for start in range(0, tokens, step):
+            part = x[:, start : start + step]
+            if prepare is not None:
+                part = prepare(part)
+            part_freqs = None if freqs is None else freqs[..., start : start + step, :]
+            keys[:, :, start : start + step] = self.rotate(self.norm_k(self.project(part, 1)), part_freqs)
+            values[:, :, start : start + step] = self.project(part, 2)
+        kv_cache.store_groups(self, layout.slices, keys, values)
+
+    @staticmethod
+    def _equal_shapes(
+        patterns: Sequence[AttentionPattern],
+        layout: TokenLayout,
+        pattern_kv: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    ) -> list[list[tuple[int, AttentionPattern]]]:
+        groups: dict[tuple[int, int], list[tuple[int, AttentionPattern]]] = defaultdict(list)
+        for index, pattern in enumerate(patterns):
+            queries = sum(stop - start for start, stop in (layout.slices[n] for n in pattern.query_tokens))
+            groups[(queries, pattern_kv[index][0].shape[2])].append((index, pattern))
+        return list(groups.values())
+
+    def _attend_group(
+        self,
+        group: list[tuple[int, AttentionPattern]],
+        layout: TokenLayout,
+        q: torch.Tensor,
+        pattern_kv: Sequence[tuple[torch.Tensor, torch.Tensor]],
         attention_mask: torch.Tensor | None,
+        cached_sizes: Mapping[str, int],
         out: torch.Tensor,
     ) -> None:
         """One SDPA call for patterns of equal shapes; results written into ``out`` (b, n, h, d)."""
-        qs = [self._gather(q, layout, p.query_tokens, None) for p in group]
-        ks = [self._gather(k, layout, p.key_value_tokens, keys) for p in group]
-        vs = [self._gather(v, layout, p.key_value_tokens, values) for p in group]
+        qs = [self._gather_queries(q, layout, p.query_tokens) for _, p in group]
+        ks = [pattern_kv[index][0] for index, _ in group]
+        vs = [pattern_kv[index][1] for index, _ in group]
         mask = None
         if attention_mask is not None:
-            masks = [self._key_mask(attention_mask, layout, p.key_value_tokens, keys) for p in group]
+            masks = [self._key_mask(attention_mask, layout, p.key_value_tokens, cached_sizes) for _, p in group]
             mask = (masks[0] if len(group) == 1 else torch.cat(masks))[:, None, None, :]
         if len(group) == 1:
             result = self.attend(qs[0], ks[0], vs[0], mask)
         else:
             result = self.attend(torch.cat(qs), torch.cat(ks), torch.cat(vs), mask)
-        for pattern, chunk in zip(group, result.chunk(len(group)), strict=True):
+        for (_, pattern), chunk in zip(group, result.chunk(len(group)), strict=True):
             offset = 0
             for name in pattern.query_tokens:
                 start, stop = layout.slices[name]
@@ -127,29 +170,21 @@ class MixedAttention(QKVAttention):
                 offset += stop - start
 
     @staticmethod
-    def _gather(
-        t: torch.Tensor | None,
-        layout: TokenLayout,
-        names: Sequence[str],
-        per_group: Mapping[str, torch.Tensor] | None,
-    ) -> torch.Tensor:
-        """The tokens of ``names`` along axis 2: a view when they lie back to back in ``t``."""
+    def _gather_queries(q: torch.Tensor, layout: TokenLayout, names: Sequence[str]) -> torch.Tensor:
+        """The queries of ``names`` along axis 2: a view when they lie back to back in ``q``."""
         span = layout.span(names)
-        if t is not None and span is not None:
-            return t[:, :, span[0] : span[1]]
-        if per_group is None:
-            assert t is not None
-            parts = [t[:, :, slice(*layout.slices[n])] for n in names]
-        else:
-            parts = [per_group[n] for n in names]
-        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=2)
+        if span is not None:
+            return q[:, :, span[0] : span[1]]
+        parts = [q[:, :, slice(*layout.slices[n])] for n in names]
+        return torch.cat(parts, dim=2)
 
     @staticmethod
     def _key_mask(
-        mask: torch.Tensor, layout: TokenLayout, names: Sequence[str], keys: Mapping[str, torch.Tensor]
+        mask: torch.Tensor, layout: TokenLayout, names: Sequence[str], cached_sizes: Mapping[str, int]
     ) -> torch.Tensor:
+        """Valid keys of ``names``: the mask where they are in ``x``, all valid where cached."""
         parts = [
-            mask[:, slice(*layout.slices[n])] if n in layout.slices else mask.new_ones(mask.shape[0], keys[n].shape[2])
+            mask[:, slice(*layout.slices[n])] if n in layout.slices else mask.new_ones(mask.shape[0], cached_sizes[n])
             for n in names
         ]
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
