@@ -151,9 +151,10 @@ def stream_queries(
     groups, concatenated in spec order. ``chunk_size``: query points per forward.
     ``anchor_chunk_size``: anchor tokens per forward when every layer can prefill
     (default ``chunk_size``; otherwise the anchors run in one forward).
-    ``condition`` (batch, condition_dim) reaches every layer (conditioned blocks). ``out`` may hold
-    preallocated output buffers (group -> tensor) the chunks are written into;
-    otherwise the outputs are concatenated. ``on_chunk(group, start, output)`` sees
+    ``condition`` (batch, condition_dim) reaches every layer (conditioned blocks).
+    ``out`` may hold preallocated output buffers (group -> tensor) the chunks are
+    written into; otherwise each group's output is allocated at its first chunk
+    and filled in place. ``on_chunk(group, start, output)`` sees
     each chunk as it is done. ``progress``: a progress bar (points, throughput,
     ETA); default: only on a terminal.
     """
@@ -179,7 +180,7 @@ def stream_queries(
     else:
         prefill_anchors(stack, anchors, specs, cache, anchor_chunk_size or chunk_size, anchor_freqs, condition)
     cached = [TokenSpec(name=spec.name, size=None) for spec in specs]
-    results: dict[str, list[torch.Tensor]] = {}
+    outputs: dict[str, torch.Tensor] = dict(out or {})
     total = sum(tensor.shape[1] for tensor in queries.values())
     with _progress(total, progress) as bar:
         for group, points in queries.items():
@@ -188,13 +189,10 @@ def stream_queries(
                 freqs = None if query_freqs is None else query_freqs[group][..., start : start + chunk_size, :]
                 specs_now = [*cached, TokenSpec(name=group, size=chunk.shape[1])]
                 result = run_layers(stack, chunk, specs_now, cache, freqs=freqs, condition=condition)
-                if out is not None:
-                    out[group][:, start : start + chunk.shape[1]] = result
-                else:
-                    results.setdefault(group, []).append(result)
+                if group not in outputs:  # allocated once: concatenating chunks at the end would double the peak
+                    outputs[group] = result.new_empty(result.shape[0], points.shape[1], *result.shape[2:])
+                outputs[group][:, start : start + chunk.shape[1]] = result
                 if on_chunk is not None:
                     on_chunk(group, start, result)
                 bar.update(chunk.shape[1])
-    if out is not None:
-        return dict(out)
-    return {group: torch.cat(parts, dim=1) for group, parts in results.items()}
+    return outputs

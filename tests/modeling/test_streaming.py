@@ -180,3 +180,6 @@ def test_memory_is_the_cache_plus_one_chunk_whatever_the_query_count():
     chunk = 16 * D * 4  # one chunk's hidden states
     assert peaks[64] == peaks[640]
     assert cache < peaks[64] <= cache + 16 * chunk  # the cache plus a few chunk-sized activations
+    queries = {"volume_queries": torch.randn(1, 640, D)}
+    returned = tensor_peak(lambda: stream_queries(model, anchors, ANCHOR_SPECS, queries, chunk_size=16, progress=False))
+    assert returned == peaks[640] + 640 * D * 4  # the output, allocated once: no concatenation at the end
