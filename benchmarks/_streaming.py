@@ -9,14 +9,12 @@ CPU tensors (profiled, so its time is not reported).
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from _memory import peak_bytes, reset_peak, rss_bytes
 
-from noether.cli.measure import tensor_peak
+from noether.cli.measure import measured, tensor_peak
 from noether.modeling.modules import JointAnchorAttention, TransformerStack
 from noether.modeling.streaming import stream_queries
 
@@ -72,12 +70,9 @@ def measure(kind: str, mode: str, queries: int, chunk: int, metric: str = "rss")
             result: list[torch.Tensor] = []
             growth = tensor_peak(lambda: result.append(call()))
             return {"seconds": float("nan"), "growth": growth, "checksum": float(result[0][0, -1].sum())}
-        before = rss_bytes()
-        reset_peak()
-        start = time.perf_counter()
-        out = call()
-        seconds = time.perf_counter() - start
-    return {"seconds": seconds, "growth": peak_bytes() - before, "checksum": float(out[0, -1].sum())}
+        with measured() as m:
+            out = call()
+    return {"seconds": m["seconds"], "growth": m["peak_growth"], "checksum": float(out[0, -1].sum())}
 
 
 def run(kind: str, mode: str, queries: int, chunk: int, metric: str = "rss") -> dict[str, float]:

@@ -14,7 +14,7 @@ peak is then the cache plus one chunk's activations, whatever the anchor count.
 """
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, cast
 
 import torch
@@ -23,18 +23,13 @@ from torch import nn
 from noether.core.schemas.modules.attention import TokenSpec
 from noether.modeling.modules.attention.kv_cache import KVCache
 from noether.modeling.modules.attention.mixed.layout import as_token_specs
-from noether.modeling.modules.blocks.stack.module import TransformerStack
 
 Layers = nn.Module | Sequence[nn.Module]
 
 
 def layer_list(layers: Layers) -> list[nn.Module]:
-    """The layers run in turn: a sequence or ``ModuleList``, a ``TransformerStack``'s blocks, else the module."""
-    if isinstance(layers, TransformerStack):
-        return list(layers.blocks)
-    if isinstance(layers, nn.ModuleList) or not isinstance(layers, nn.Module):
-        return list(layers)
-    return [layers]
+    """The layers run in turn: an iterable's (sequence, ``ModuleList``, ``TransformerStack``), else the module."""
+    return list(layers) if isinstance(layers, Iterable) else [layers]
 
 
 def run_layers(

@@ -183,3 +183,13 @@ def test_memory_is_the_cache_plus_one_chunk_whatever_the_query_count():
     queries = {"volume_queries": torch.randn(1, 640, D)}
     returned = tensor_peak(lambda: stream_queries(model, anchors, ANCHOR_SPECS, queries, chunk_size=16, progress=False))
     assert returned == peaks[640] + 640 * D * 4  # the output, allocated once: no concatenation at the end
+
+
+def test_a_stack_streams_block_by_block():
+    from noether.modeling.streaming import layer_list
+
+    model = stack()
+    assert layer_list(model) == list(model.blocks)
+    assert len(model) == 3
+    single = model.blocks[0]
+    assert layer_list(single) == [single]

@@ -52,10 +52,6 @@ class KVCache:
             name = self._names[layer] = f"{type(layer).__name__} #{len(self._entries)}"
         return name
 
-    def store(self, layer: nn.Module, group: str, keys: torch.Tensor, values: torch.Tensor) -> None:
-        """Keep ``keys``/``values`` (batch, heads, tokens, head_dim) of ``group`` for ``layer``."""
-        self.store_groups(layer, {group: (0, keys.shape[2])}, keys, values)
-
     def store_groups(
         self, layer: nn.Module, slices: Mapping[str, tuple[int, int]], keys: torch.Tensor, values: torch.Tensor
     ) -> None:

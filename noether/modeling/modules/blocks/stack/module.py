@@ -1,4 +1,4 @@
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
@@ -21,7 +21,14 @@ class TransformerStack(nn.Module):
         self.config = config
         self.blocks = nn.ModuleList(TransformerBlock(config.block) for _ in range(config.depth))
 
+    def __iter__(self) -> Iterator[nn.Module]:
+        """The blocks in order: ``stream_queries`` runs a stack block by block."""
+        return iter(self.blocks)
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
     def forward(self, x: torch.Tensor, token_specs: Any = None, **kwargs: Any) -> torch.Tensor:
-        for block in self.blocks:
+        for block in self:
             x = block(x, token_specs, **kwargs)
         return x
