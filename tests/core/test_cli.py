@@ -78,13 +78,13 @@ def test_check_reports_every_problem(tmp_path):
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[:7] == [
-        f"{bad}: hidden_dim: Input should be a valid integer",
-        f"{bad}: num_heads: Input should be a valid integer",
-        f"{bad}: branches: Input should be a valid list (a bare string is not a list of names)",
+        f"{bad}: hidden_dim: Input should be a valid integer, got 64.5",
+        f"{bad}: num_heads: Input should be a valid integer, got 'three'",
+        f"{bad}: branches: Input should be a valid list (a bare string is not a list of names), got 'surface'",
         f"{bad}: window: Extra inputs are not permitted",
         f"{bad}: tokens.0.surface_anchors: Input should be greater than or equal to 0",
-        f"{bad}: tokens.1: TokenSpec.from_dict expects a single {{name: size}} pair such as "
-        "{'surface_anchors': 100}, got 2 keys; use model_validate for {'name': ..., 'size': ...}",
+        f"{bad}: tokens.1: A token group is a single {{name: size}} pair such as "
+        "{'surface_anchors': 100}, or {'name': ..., 'size': ...}, got 2 keys",
         f"{bad}: run.chunk_size: Input should be greater than or equal to 1",
     ]
     assert lines[7].startswith(f"{unknown}: attention: unknown attention 'join_anchor'. Did you mean 'joint_anchor'")
@@ -138,8 +138,7 @@ def test_check_block_stack_files(tmp_path):
     ]
     bad.write_text(bad.read_text().replace(", window: 3", ""))
     assert cli("check", str(bad)).stdout.splitlines() == [
-        f"{bad}: block.attention_arguments: Value error, joint anchor attention needs at least 2 branches, "
-        "got ['surface']"
+        f"{bad}: block.attention_arguments: joint anchor attention needs at least 2 branches, got ['surface']"
     ]
     unknown = tmp_path / "unknown.yaml"
     unknown.write_text("model: resnet\ndepth: 1\nblock: {hidden_dim: 8, num_heads: 2, mlp_hidden_dim: 16}\n")

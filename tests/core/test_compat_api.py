@@ -136,11 +136,16 @@ class TestValidationError:
         assert isinstance(err, ValidationError)
         assert err.error_count() == 1
         assert err.errors() == [
-            {"loc": ("hidden_dim",), "msg": "Input should be a valid integer", "type": "int_type", "input": "x"}
+            {
+                "loc": ("hidden_dim",),
+                "msg": "Input should be a valid integer, got 'x'",
+                "type": "int_type",
+                "input": "x",
+            }
         ]
         assert str(err) == (
             "1 validation error for AttentionConfig\nhidden_dim\n"
-            "  Input should be a valid integer [type=int_type, input_value='x', input_type=str]"
+            "  Input should be a valid integer, got 'x' [type=int_type, input_value='x', input_type=str]"
         )
 
     def test_pickles(self):
@@ -224,12 +229,16 @@ class TestDefinitionRules:
         with pytest.raises(ValidationError, match="int_type"):
             Even(n="2")
 
-    def test_unsupported_annotation_fails_at_definition(self):
-        with pytest.raises(TypeError, match="no config check for annotation"):
+    def test_type_without_a_hook_names_it_when_loaded(self):
+        class Opaque:
+            pass
 
-            @config
-            class Bad(Config):
-                x: set[int] = field(factory=set)
+        @config
+        class Holder(Config):
+            x: Opaque = field()
+
+        with pytest.raises(cattrs.errors.StructureHandlerNotFoundError, match="Opaque"):
+            Holder.from_dict({"x": 1})
 
     def test_subclass_can_forbid_extras(self):
         @config(extra="forbid")

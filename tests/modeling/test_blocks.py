@@ -17,7 +17,7 @@ from noether.modeling.modules import (
     UnquantizedDropPathConfig,
     UpActDownMlp,
 )
-from noether.registry import attention_registry
+from noether.registry import UnknownAttentionError, attention_registry
 
 D, H = 24, 3
 SPECS = [{"surface_anchors": 3}, {"surface_queries": 4}, {"volume_anchors": 2}, {"volume_queries": 5}]
@@ -149,9 +149,22 @@ class TestTransformerBlock:
             assert isinstance(module.attention_block, Scale)
             torch.testing.assert_close(module.attention_block.weight, torch.full((D,), 2.0))
 
-    def test_unknown_attention_lists_available(self):
-        with pytest.raises(ValidationError, match=r"unknown attention 'jiont_anchor' \(did you mean 'joint_anchor'"):
-            TransformerBlockConfig(**block(attention_constructor="jiont_anchor"))
+    def test_unknown_attention_is_reported_when_built_not_when_loaded(self):
+        config = TransformerBlockConfig(**block(attention_constructor="jiont_anchor"))  # inspecting needs no plugin
+        with pytest.raises(
+            UnknownAttentionError, match=r"unknown attention 'jiont_anchor'. Did you mean 'joint_anchor'"
+        ):
+            TransformerBlock(config)
+
+    def test_attention_arguments_cannot_override_the_block(self):
+        with pytest.raises(ValidationError) as info:
+            TransformerBlockConfig(**block(attention_arguments={"hidden_dim": 64, "num_heads": 2}))
+        assert [(e["loc"], e["msg"]) for e in info.value.errors()] == [
+            (
+                ("attention_arguments",),
+                "hidden_dim, num_heads come from the block itself; set them on the block, not here",
+            )
+        ]
 
     def test_gradients_and_drop_path_in_eval(self):
         module = TransformerBlock(block(drop_path=0.5, layerscale=0.1, condition_dim=3, **JOINT))

@@ -238,7 +238,7 @@ class TestAnchorAttention:
             JointAnchorAttentionConfig(hidden_dim=D, num_heads=H, branches=["surface"])
         with pytest.raises(ValidationError, match="cross anchor attention needs at least 2 branches"):
             CrossAnchorAttention(cfg(branches=["surface"]))
-        with pytest.raises(ValidationError, match="List should have at least 1 item"):
+        with pytest.raises(ValidationError, match="Input should have at least 1 item"):
             MultiBranchAnchorAttentionConfig(hidden_dim=D, num_heads=H, branches=[])
         with pytest.raises(ValidationError, match=r"branches must be distinct, repeated: \['a'\]"):
             MultiBranchAnchorAttentionConfig(hidden_dim=D, num_heads=H, branches=["a", "a"])

@@ -58,7 +58,7 @@ def test_run_invalid_file_is_one_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "noether", "run", str(bad)], capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr == (
-        f"noether-attention run: error: {bad}: hidden_dim: Input should be a valid integer "
+        f"noether-attention run: error: {bad}: hidden_dim: Input should be a valid integer, got 8.5 "
         f"(and 1 more; see `noether-attention check {bad}`)\n"
     )
 

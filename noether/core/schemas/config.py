@@ -1,24 +1,28 @@
-"""Config classes on attrs, with the pydantic-like API users of noether know.
+"""Config classes on attrs, loaded and dumped by cattrs, with the pydantic-like API.
 
-A config is an attrs class made by :func:`config`. Every field gets one strict
-check (see :mod:`noether.core.schemas.checks`) installed as its attrs converter,
-so ``Cls(**kwargs)``, ``Cls.from_dict(d)`` and ``cattrs.structure(d, Cls)`` all
-validate the same way. ``from_dict`` first tries the class's compiled loader
-(:mod:`noether.core.schemas.compiled`); only when that (or attrs' ``__init__``)
-rejects the input is every field checked again, to report all errors at once.
+Validation lives on the attrs class: every field's check (see
+:mod:`noether.core.schemas.converter`) is its attrs converter and model
+validators run after ``__init__``, so construction, ``from_dict``,
+``cattrs.structure``, assignment and ``attrs.evolve`` share one set of rules.
+``from_dict`` runs a function ``cattrs.gen`` generated for the class; only when
+it fails does a second, detailed one (cattrs' detailed validation) collect
+every error, which :func:`~noether.core.schemas.errors.translate` locates.
 """
 
+import contextvars
+import copy
 import functools
+import json
 import sys
 import typing
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
 import attrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from noether.core.schemas.checks import Check, build_check, custom_check
-from noether.core.schemas.compiled import FAIL, dump_for, loader_for
-from noether.core.schemas.errors import ErrorDetails, InvalidValue, ValidationError, error
+from noether.core.schemas.converter import converter, field_check, jsonable
+from noether.core.schemas.errors import InvalidValue, ValidationError, error, translate
 
 if sys.version_info >= (3, 11):
     from typing import Self, dataclass_transform
@@ -27,37 +31,30 @@ else:  # pragma: no cover - exercised on the 3.10 tox env
 
 ExtraMode = Literal["allow", "forbid"]
 C = TypeVar("C", bound="Config")
-
-_new = object.__new__
-
-_META_KEY = "noether"
+_META = "noether"
+_INTERNAL = ("model_extra", "_fields_set")
+_IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, tuple, frozenset)
+_setattr = object.__setattr__
+_explaining = contextvars.ContextVar("noether_explaining", default=False)
 
 
 @attrs.frozen
 class FieldInfo:
-    """What ``model_fields`` reports about one field."""
+    """What ``model_fields`` reports about one field (``field()`` keeps it in the attrs metadata)."""
 
-    name: str
-    annotation: Any
-    default: Any = attrs.NOTHING
+    name: str = ""
+    annotation: Any = None
+    default: Any = attrs.field(factory=lambda: attrs.NOTHING)  # NOTHING: required
     description: str = ""
     ge: float | None = None
     le: float | None = None
     min_length: int = 0
     derived: bool = False
+    json_schema: Mapping[str, Any] = attrs.field(factory=dict)
+    check: Callable[[Any], Any] | None = attrs.field(default=None, repr=False)
 
     def is_required(self) -> bool:
         return self.default is attrs.NOTHING
-
-
-@attrs.frozen
-class _FieldOptions:
-    description: str = ""
-    ge: float | None = None
-    le: float | None = None
-    min_length: int = 0
-    derived: bool = False
-    check: Callable[[Any], Any] | None = None
 
 
 def field(
@@ -70,21 +67,27 @@ def field(
     min_length: int = 0,
     derived: bool = False,
     check: Callable[[Any], Any] | None = None,
+    json_schema: Mapping[str, Any] | None = None,
 ) -> Any:
     """Declare a config field.
 
-    ``ge``/``le`` bound numbers, ``min_length`` bounds sequences, ``check`` runs
-    after the type check (it returns the value or raises ``ValueError``), and a
-    ``derived`` field is recomputed by a validator, so ``model_copy`` drops it.
+    ``ge``/``le`` bound numbers, ``min_length`` bounds collections, ``check``
+    runs after the type check (it returns the value or raises ``ValueError``),
+    ``json_schema`` adds keywords to the field's schema. A ``derived`` field is
+    set by a model validator: input may repeat its value but never contradict it.
+    A mutable default is copied for every instance.
     """
-    options = _FieldOptions(description, ge, le, min_length, derived, check)
+    info = FieldInfo(description=description, ge=ge, le=le, min_length=min_length, derived=derived,
+                     json_schema=dict(json_schema or {}), check=check)  # fmt: skip
+    if factory is None and default is not attrs.NOTHING and not isinstance(default, _IMMUTABLE):
+        factory = lambda: copy.deepcopy(default)  # noqa: E731
     if factory is not None:
-        return attrs.field(factory=factory, metadata={_META_KEY: options})
-    return attrs.field(default=default, metadata={_META_KEY: options})
+        return attrs.field(factory=factory, metadata={_META: info}, init=not derived)
+    return attrs.field(default=default, metadata={_META: info}, init=not derived)
 
 
 def model_validator(fn: Callable[[C], None]) -> Callable[[C], None]:
-    """Mark a method to run after all fields passed their checks.
+    """Mark a method to run after every field passed its check.
 
     It raises ``ValueError`` to reject the config and may set derived fields.
     Subclasses inherit validators; redefining one by name replaces it.
@@ -93,125 +96,80 @@ def model_validator(fn: Callable[[C], None]) -> Callable[[C], None]:
     return fn
 
 
-def _options(a: "attrs.Attribute[Any]") -> _FieldOptions:
-    options = a.metadata.get(_META_KEY)
-    return options if isinstance(options, _FieldOptions) else _FieldOptions()
+def _info(a: "attrs.Attribute[Any]") -> FieldInfo:
+    info: FieldInfo = a.metadata.get(_META, FieldInfo())
+    default: Any = a.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        default = default.factory()
+    return attrs.evolve(info, name=a.name, annotation=a.type, default=default)
+
+
+def _check(info: FieldInfo) -> Callable[[Any], Any]:
+    return field_check(info.annotation, info.ge, info.le, info.min_length, info.check)
+
+
+def _on_setattr(self: "Config", attribute: "attrs.Attribute[Any]", value: Any) -> Any:
+    """Assignment re-validates: the whole config is rebuilt with the new value, or nothing changes."""
+    if getattr(self, "_fields_set", None) is None:  # still constructing: validators derive fields
+        return value
+    name = attribute.name
+    if not attribute.init:  # a derived field: may repeat the derived value, never contradict it
+        current = getattr(self, name)
+        try:
+            value = type(self).__noether_derived__[name](value)
+        except InvalidValue as exc:
+            raise ValidationError(type(self).__name__, translate(exc, value, (name,))) from None
+        if value != current:
+            msg = f"{name} is derived from the other fields as {current!r}; leave it unset"
+            raise ValidationError(type(self).__name__, [error("derived_mismatch", msg, value, (name,))])
+        return current
+    data = self._inputs()
+    data[name] = value
+    fresh = type(self).from_dict(data)
+    for other in attrs.fields(type(self)):
+        if other.name != name:
+            _setattr(self, other.name, getattr(fresh, other.name))
+    return getattr(fresh, name)
+
+
+def _no_extras(self: Any, attribute: Any, value: dict[str, Any]) -> None:
+    if value:
+        raise ValueError(f"{type(self).__name__} takes no extra keys, got {sorted(value)}")
 
 
 def _install_checks(cls: type, fields: list["attrs.Attribute[Any]"]) -> list["attrs.Attribute[Any]"]:
-    out = []
     hints: dict[str, Any] | None = None
+    out = []
     for a in fields:
-        if a.init and a.converter is None:
-            options = _options(a)
+        if a.name == "model_extra" and getattr(cls, "__noether_extra__", "forbid") == "forbid":
+            a = a.evolve(validator=_no_extras)
+        elif a.name not in _INTERNAL and a.converter is None:
             annotation = a.type
             if isinstance(annotation, str):  # postponed annotations: resolve once per class
                 hints = typing.get_type_hints(cls) if hints is None else hints
                 annotation = hints[a.name]
-            check = build_check(annotation, options.ge, options.le, options.min_length)
-            if options.check is not None:
-                check = custom_check(check, options.check)
-            a = a.evolve(converter=check)
+            a = a.evolve(type=annotation, on_setattr=_on_setattr)
+            a = a.evolve(converter=_check(_info(a)) if a.init else None)
         out.append(a)
     return out
-
-
-def _run_validators(validators: tuple[Callable[[Any], None], ...]) -> Callable[[Any], None]:
-    def __attrs_post_init__(self: Any) -> None:
-        for validate in validators:
-            validate(self)
-
-    return __attrs_post_init__
 
 
 def _collect_validators(cls: type) -> tuple[Callable[[Any], None], ...]:
     by_name: dict[str, Callable[[Any], None]] = {}
     for klass in reversed(cls.__mro__):
         for name, value in vars(klass).items():
-            if not name.startswith("__") and getattr(value, "__noether_model_validator__", False):
+            if getattr(value, "__noether_model_validator__", False):
                 by_name.pop(name, None)
                 by_name[name] = value
     return tuple(by_name.values())
 
 
-def _field_errors(cls: type["Config"], data: Mapping[Any, Any]) -> list[ErrorDetails]:
-    errors: list[ErrorDetails] = []
-    for name, check, required in cls.__noether_checks__:
-        if name in data:
-            result = check(data[name], False)
-            if type(result) is InvalidValue:
-                for detail in result.details:  # fresh dicts made by the check: prefix in place
-                    detail["loc"] = (name, *detail["loc"])
-                errors.extend(result.details)
-        elif required:
-            errors.append(error("missing", "Field required", dict(data), (name,)))
-    names = cls.__noether_field_names__
-    for key, value in data.items():
-        if key in names:
-            continue
-        if cls.__noether_extra__ == "forbid":
-            errors.append(error("extra_forbidden", "Extra inputs are not permitted", value, (str(key),)))
-        elif not isinstance(key, str):
-            errors.append(error("string_type", "Extra keys should be strings", key, (str(key),)))
-    return errors
+def _run(validators: tuple[Callable[[Any], None], ...]) -> Callable[[Any], None]:
+    def __attrs_post_init__(self: Any) -> None:
+        for validate in validators:
+            validate(self)
 
-
-def _finish_or_explain(cls: type["Config"], self: Any, data: Mapping[Any, Any]) -> list[ErrorDetails]:
-    """The slow path: every error at once, or none after finishing ``self``."""
-    errors = _field_errors(cls, data)
-    if errors:
-        return errors
-    names = cls.__noether_field_names__
-    known = {k: v for k, v in data.items() if k in names}
-    try:
-        cls.__noether_attrs_init__(self, **known)
-    except ValidationError as exc:
-        return exc.errors()
-    except InvalidValue as exc:
-        return exc.details
-    except ValueError as exc:
-        return [error("value_error", f"Value error, {exc}", dict(data))]
-    if len(known) < len(data):
-        self.model_extra = {k: v for k, v in data.items() if k not in names}
-    return []
-
-
-def _checked_init(cls: type["Config"], attrs_init: Callable[..., None]) -> Callable[..., None]:
-    @functools.wraps(attrs_init)
-    def __init__(self: Any, **kwargs: Any) -> None:
-        try:
-            attrs_init(self, **kwargs)
-        except (TypeError, ValueError):
-            errors = _finish_or_explain(cls, self, kwargs)
-            if errors:
-                raise ValidationError(cls.__name__, errors) from None
-
-    return __init__
-
-
-def _resolved_annotations(cls: type, fields: tuple["attrs.Attribute[Any]", ...]) -> dict[str, Any]:
-    if any(isinstance(a.type, str) for a in fields):
-        hints = typing.get_type_hints(cls)
-        return {a.name: hints[a.name] for a in fields}
-    return {a.name: a.type for a in fields}
-
-
-def _check_defaults(cls: type, fields: tuple["attrs.Attribute[Any]", ...]) -> None:
-    """A default that fails its own field's check is a bug in the class: fail at definition."""
-    for a in fields:
-        if a.default is not attrs.NOTHING and not isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
-            result = a.converter(a.default, False)  # type: ignore[misc,operator]
-            if type(result) is InvalidValue:
-                raise TypeError(f"{cls.__name__}.{a.name}: default {a.default!r} is invalid: {result}")
-
-
-def _dump_stub(self: Any) -> dict[str, Any]:
-    # Each config class starts with this stub; the first dump compiles the class's
-    # own function and installs it in place of the stub (see compiled.dump_for).
-    return dump_for(type(self))(self)
-
-
-_dump_stub.__noether_dump__ = True  # type: ignore[attr-defined]
+    return __attrs_post_init__
 
 
 @overload
@@ -224,118 +182,244 @@ def config(*, extra: ExtraMode | None = None) -> Callable[[type[C]], type[C]]: .
 def config(cls: type[C] | None = None, /, *, extra: ExtraMode | None = None) -> Any:
     """Make ``cls`` a validated, keyword-only, slotted attrs config class.
 
+    ``cls`` need not subclass :class:`Config`: the API comes with the decorator.
     ``extra="allow"`` keeps unknown keys in ``model_extra`` (readable as
-    attributes and dumped back); ``"forbid"`` reports them as errors. Subclasses
-    inherit the mode unless they set their own.
+    attributes and dumped back); ``"forbid"`` (the default) reports them.
+    Subclasses inherit the mode unless they set their own.
     """
 
     def wrap(cls: type[C]) -> type[C]:
+        if not issubclass(cls, Config):  # a plain class gets the API by becoming a Config
+            namespace = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
+            cls = type(cls.__name__, (*(b for b in cls.__bases__ if b is not object), Config), namespace)
         if extra is not None:
             cls.__noether_extra__ = extra
         validators = _collect_validators(cls)
         if validators:
-            run = validators[0] if len(validators) == 1 else _run_validators(validators)
-            cls.__attrs_post_init__ = run  # type: ignore[attr-defined]
-        new = attrs.define(
-            cls,
-            kw_only=True,
-            slots=True,
-            repr=False,
-            on_setattr=attrs.setters.NO_OP,
-            field_transformer=_install_checks,
-        )
-        init_fields = tuple(a for a in attrs.fields(new) if a.init)
-        annotations = _resolved_annotations(new, init_fields)
-        _check_defaults(new, init_fields)
-        new.__noether_init_fields__ = init_fields
-        new.__noether_checks__ = tuple((a.name, a.converter, a.default is attrs.NOTHING) for a in init_fields)
-        new.__noether_field_names__ = frozenset(a.name for a in init_fields)
-        new.__noether_attrs_init__ = new.__init__
-        new.__init__ = _checked_init(new, new.__init__)  # type: ignore[method-assign]
-        new._dump = _dump_stub  # type: ignore[method-assign]
-        if getattr(new.to_dict, "__noether_dump__", False) or new.to_dict is Config.to_dict:
-            new.to_dict = _dump_stub  # type: ignore[method-assign]
-        new.model_fields = {
-            a.name: FieldInfo(
-                a.name,
-                annotations[a.name],
-                a.default.factory() if isinstance(a.default, attrs.Factory) else a.default,  # type: ignore[arg-type]
-                **attrs.asdict(_options(a), filter=lambda at, _: at.name != "check"),
-            )
-            for a in init_fields
-        }
+            cls.__attrs_post_init__ = _run(validators)  # type: ignore[attr-defined]
+        new = attrs.define(cls, kw_only=True, slots=True, init=False, repr=False, field_transformer=_install_checks)
+        own = [a for a in attrs.fields(new) if a.name not in _INTERNAL]
+        new.model_fields = {a.name: _info(a) for a in own}
+        new.__noether_names__ = frozenset(new.model_fields)
+        new.__noether_derived__ = {n: _check(i) for n, i in new.model_fields.items() if i.derived}
+        for a in own:  # a default that fails its own check is a bug in the class: fail at definition
+            if a.init and a.default is not attrs.NOTHING and not isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
+                try:
+                    a.converter(a.default)
+                except ValueError as exc:
+                    raise TypeError(f"{new.__name__}.{a.name}: default {a.default!r} is invalid: {exc}") from None
         return new
 
     return wrap if cls is None else wrap(cls)
 
 
-@attrs.define(kw_only=True, slots=True, repr=False, on_setattr=attrs.setters.NO_OP)
-class Config:
-    """Base of every noether config: pydantic-style API over attrs and cattrs."""
+def _is_config_class(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, Config)
 
-    __noether_config__: ClassVar[bool] = True
+
+def _omitted(cls: Any) -> dict[str, Any]:
+    """cattrs overrides that leave the bookkeeping and derived fields to the config."""
+    return {name: override(omit=True) for name in (*_INTERNAL, *cls.__noether_derived__)}
+
+
+@functools.cache
+def _detailed_structure(cls: Any) -> Callable[[Any], Any]:
+    """cattrs' detailed validation over the same field checks: every error, with its attribute."""
+    checks: dict[str, Any] = {
+        a.name: override(struct_hook=lambda value, _type, check=a.converter: check(value))  # type: ignore[misc]
+        for a in attrs.fields(cls)
+        if a.init and a.converter is not None
+    }
+    return make_dict_structure_fn(
+        cls, converter, _cattrs_forbid_extra_keys=cls.__noether_extra__ == "forbid", _cattrs_detailed_validation=True,
+        **_omitted(cls), **checks,
+    )  # fmt: skip
+
+
+def _initializer(cls: type["Config"]) -> Callable[..., Any]:
+    new, init = cls.__new__, cls.__attrs_init__
+
+    def initialize(**kwargs: Any) -> Any:
+        instance = new(cls)
+        init(instance, **kwargs)
+        _setattr(instance, "_fields_set", kwargs.keys())
+        return instance
+
+    return initialize
+
+
+def _structure_factory(cls: type["Config"]) -> Callable[[Any, Any], Any]:
+    return cls._structure_hook()
+
+
+def _unstructure_factory(cls: type["Config"]) -> Callable[[Any], Any]:
+    return cls._unstructure_hook()
+
+
+@attrs.define(kw_only=True, slots=True, init=False, repr=False)
+class Config:
+    """Base of every noether config: the pydantic-style API over attrs and cattrs."""
+
     __noether_extra__: ClassVar[ExtraMode] = "forbid"
-    __noether_init_fields__: ClassVar[tuple["attrs.Attribute[Any]", ...]] = ()
-    __noether_checks__: ClassVar[tuple[tuple[str, Check, bool], ...]] = ()
-    __noether_field_names__: ClassVar[frozenset[str]] = frozenset()
-    __noether_attrs_init__: ClassVar[Callable[..., None]]
+    __noether_names__: ClassVar[frozenset[str]] = frozenset()
+    __noether_derived__: ClassVar[dict[str, Callable[[Any], Any]]] = {}  # derived field -> its check
     model_fields: ClassVar[dict[str, FieldInfo]] = {}
 
-    model_extra: dict[str, Any] = attrs.field(init=False, factory=dict)
+    model_extra: dict[str, Any] = attrs.field(factory=dict)  # an init field, so attrs.evolve keeps extras
+    _fields_set: Any = attrs.field(default=None, init=False, eq=False)
 
-    def __getattr__(self, name: str) -> Any:
-        # Only reached when normal lookup fails: extras read like fields.
-        if name != "model_extra":
-            try:
-                return self.model_extra[name]
-            except KeyError:
-                pass
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    def __init__(self, **kwargs: Any) -> None:
+        try:
+            self.__attrs_init__(**kwargs)
+        except Exception:
+            if _explaining.get():  # inside the detailed structuring: let cattrs collect this error
+                raise
+            extra = kwargs.pop("model_extra", None)  # attrs.evolve passes the extras back this way
+            fresh = type(self)._explain({**kwargs, **(extra or {})})  # extras, derived values, or every error
+            for a in attrs.fields(type(self)):
+                _setattr(self, a.name, getattr(fresh, a.name))
+            return
+        _setattr(self, "_fields_set", kwargs.keys())
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached when normal lookup fails: extras read like fields.
+            if name != "model_extra":
+                try:
+                    return self.model_extra[name]
+                except (KeyError, AttributeError):
+                    pass
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
-        parts = [f"{a.name}={getattr(self, a.name)!r}" for a in self.__noether_init_fields__]
+        parts = [f"{name}={getattr(self, name)!r}" for name in self.model_fields]
         parts += [f"{k}={v!r}" for k, v in self.model_extra.items()]
         return f"{type(self).__name__}({', '.join(parts)})"
 
-    # -- structuring -------------------------------------------------------------------------
+    # -- the cattrs hooks --------------------------------------------------------------------
 
     @classmethod
-    def _load(cls, data: Mapping[str, Any]) -> Self:
-        loaded: Self = loader_for(cls)(data)
-        if loaded is not FAIL:
-            return loaded
-        if type(data) is not dict and not isinstance(data, Mapping):
+    def _structure_hook(cls) -> Callable[[Any, Any], Any]:
+        """The hook ``converter`` uses for this class: cattrs' generated function, kept fast.
+
+        Keys beyond the init fields (derived values, extras) are rare, so they are
+        looked at only when there are more keys than fields given.
+        """
+        fast: Any = make_dict_structure_fn(
+            cls, converter, _cattrs_forbid_extra_keys=False, _cattrs_prefer_attrib_converters=True,
+            _cattrs_detailed_validation=False, **_omitted(cls),
+        )  # fmt: skip
+        # Build through the attrs initializer, not Config.__init__: a failure here is
+        # explained once, below, with the whole input (extras included).
+        fast.__defaults__ = tuple(_initializer(cls) if d is cls else d for d in fast.__defaults__ or ())
+        init_names = cls.__noether_names__ - cls.__noether_derived__.keys()
+        allow, explain = cls.__noether_extra__ == "allow", cls._explain
+
+        def structure(data: Any, _type: Any = cls) -> Any:
+            if type(data) is cls:
+                return data
+            try:
+                instance = fast(data)
+                if len(data) > len(instance._fields_set):
+                    rest = {k: v for k, v in data.items() if k not in init_names}
+                    for name in cls.__noether_derived__ & rest.keys():
+                        setattr(instance, name, rest.pop(name))
+                    if rest:
+                        if not allow or not all(type(k) is str for k in rest):
+                            return explain(data)
+                        _setattr(instance, "model_extra", rest)
+            except Exception:
+                return explain(data)
+            return instance
+
+        return structure
+
+    @classmethod
+    def _explain(cls, data: Any) -> Self:
+        """Load ``data`` with cattrs' detailed validation: the instance, or every error at once."""
+        if isinstance(data, cls):
+            return data
+        if not isinstance(data, Mapping):
             expected = f"Input should be a valid dictionary or instance of {cls.__name__}"
             raise ValidationError(cls.__name__, [error("model_type", expected, data)])
-        instance = _new(cls)
-        errors = _finish_or_explain(cls, instance, data)
+        derived = {k: v for k, v in data.items() if k in cls.__noether_derived__}
+        core = {k: v for k, v in data.items() if k not in derived}
+        token = _explaining.set(True)
+        try:
+            instance = _detailed_structure(cls)(core)  # type: ignore[arg-type]
+        except Exception as exc:
+            raise ValidationError(cls.__name__, translate(exc, core)) from None
+        finally:
+            _explaining.reset(token)
+        errors = []
+        for name, value in derived.items():
+            try:
+                setattr(instance, name, value)
+            except ValidationError as exc:
+                errors += exc.errors()
+        extra = {k: v for k, v in core.items() if k not in cls.__noether_names__}
+        errors += [
+            error("string_type", "Extra keys should be strings", k, (str(k),)) for k in extra if type(k) is not str
+        ]
         if errors:
             raise ValidationError(cls.__name__, errors)
-        return instance
+        _setattr(instance, "model_extra", extra)
+        _setattr(instance, "_fields_set", data.keys() & cls.__noether_names__)
+        return instance  # type: ignore[no-any-return]
 
-    if TYPE_CHECKING:
+    @classmethod
+    def _unstructure_hook(cls) -> Callable[[Any], Any]:
+        internal: dict[str, Any] = {name: override(omit=True) for name in _INTERNAL}
+        dump = make_dict_unstructure_fn(cls, converter, _cattrs_include_init_false=True, **internal)
+        if cls.__noether_extra__ != "allow":
+            return dump
 
-        @classmethod
-        def from_dict(cls, data: Mapping[str, Any]) -> Self:
-            """Build and validate from plain data (a dict loaded from YAML, JSON or a checkpoint)."""
+        def unstructure(instance: Any) -> dict[str, Any]:
+            data = dump(instance)
+            if instance.model_extra:
+                data.update(instance.model_extra)
+            return data
 
-    else:
-        from_dict = _load  # the same function: no extra call on the hot path
+        return unstructure
+
+    # -- the pydantic-style API --------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Build and validate from plain data (a dict loaded from YAML, JSON or a checkpoint)."""
+        hook = cls.__dict__.get("__noether_hook__")
+        if hook is None:  # the converter's hook for this class, looked up once
+            hook = converter.get_structure_hook(cls)
+            type.__setattr__(cls, "__noether_hook__", hook)
+        return hook(data, cls)  # type: ignore[no-any-return]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that ``from_dict`` turns back into an equal config."""
-        return self._dump()
-
-    def _dump(self) -> dict[str, Any]:
-        return dump_for(type(self))(self)
-
-    # -- pydantic-style names ----------------------------------------------------------------
+        return converter.unstructure(self)  # type: ignore[no-any-return]
 
     @classmethod
     def model_validate(cls, obj: Any) -> Self:
-        if isinstance(obj, cls):
-            return obj
-        return cls._load(obj)
+        return converter.structure(obj, cls)
+
+    @classmethod
+    def model_validate_json(cls, text: str | bytes) -> Self:
+        return converter.structure(json.loads(text), cls)
+
+    @classmethod
+    def model_construct(cls, **values: Any) -> Self:
+        """An instance from trusted values, without validation (as pydantic's)."""
+        instance = cls.__new__(cls)
+        for a in attrs.fields(cls):
+            if a.name in values:
+                _setattr(instance, a.name, values[a.name])
+            elif a.default is not attrs.NOTHING:
+                default = a.default.factory() if isinstance(a.default, attrs.Factory) else a.default  # type: ignore[arg-type]
+                _setattr(instance, a.name, default)
+        extra = {k: v for k, v in values.items() if k not in cls.__noether_names__ and k not in _INTERNAL}
+        _setattr(instance, "model_extra", extra if cls.__noether_extra__ == "allow" else {})
+        _setattr(instance, "_fields_set", values.keys() & cls.__noether_names__)
+        return instance
 
     @classmethod
     def coerce(cls, obj: Any) -> Self:
@@ -344,23 +428,43 @@ class Config:
         class does not know are reported instead of dropped."""
         if isinstance(obj, cls):
             return obj
-        return cls._load(obj._inputs() if isinstance(obj, Config) else obj)
+        return cls.from_dict(obj._inputs() if isinstance(obj, Config) else obj)
+
+    @property
+    def model_fields_set(self) -> set[str]:
+        """The fields given explicitly when this config was made."""
+        return set(self._fields_set or ()) & self.__noether_names__
 
     def _inputs(self) -> dict[str, Any]:
         """The field form without derived fields: what rebuilding this config needs."""
-        data = self._dump()
+        data = self._dump_source()
         for name, info in self.model_fields.items():
             if info.derived:
                 data.pop(name, None)
         return data
 
-    def model_dump(self, *, exclude: set[str] | None = None, exclude_none: bool = False) -> dict[str, Any]:
-        data = self._dump()
+    def model_dump(
+        self,
+        *,
+        mode: Literal["python", "json"] = "python",
+        include: set[str] | None = None,
+        exclude: set[str] | None = None,
+        exclude_none: bool = False,
+    ) -> dict[str, Any]:
+        data = self._dump_source()
+        if include is not None:
+            data = {k: v for k, v in data.items() if k in include}
         if exclude:
             data = {k: v for k, v in data.items() if k not in exclude}
         if exclude_none:
             data = {k: v for k, v in data.items() if v is not None}
-        return data
+        return jsonable(data) if mode == "json" else data
+
+    def _dump_source(self) -> dict[str, Any]:
+        return self.to_dict()
+
+    def model_dump_json(self, *, indent: int | None = None, **kwargs: Any) -> str:
+        return json.dumps(self.model_dump(mode="json", **kwargs), indent=indent)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A validated copy; derived fields are recomputed unless ``update`` sets them.
@@ -372,10 +476,21 @@ class Config:
         data = self._inputs()
         if update:
             data.update(update)
-        return type(self)._load(data)
+        return type(self).from_dict(data)
 
     @classmethod
     def model_json_schema(cls) -> dict[str, Any]:
         from noether.core.schemas.json_schema import json_schema
 
         return json_schema(cls)
+
+    @classmethod
+    def _json_schema_def(cls, defs: dict[str, Any]) -> dict[str, Any]:
+        """This class's schema (in ``$defs`` when nested); override beside a custom structure hook."""
+        from noether.core.schemas.json_schema import object_schema
+
+        return object_schema(cls, defs)
+
+
+converter.register_structure_hook_factory(_is_config_class, _structure_factory)
+converter.register_unstructure_hook_factory(_is_config_class, _unstructure_factory)

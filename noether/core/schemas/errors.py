@@ -1,7 +1,16 @@
-"""The one error type config validation raises, shaped like pydantic's."""
+"""The one error type config validation raises, shaped like pydantic's, and the
+translation of cattrs' detailed validation (exception groups with notes) into it."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
+
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
 
 Loc = tuple[str | int, ...]
 
@@ -24,25 +33,20 @@ def format_loc(loc: Loc) -> str:
     return ".".join(str(part) for part in loc) or "(root)"
 
 
-class InvalidValue(ValueError):
-    """Raised by a field check; carries details with locations relative to the field.
-
-    ``InvalidValue(type, msg, value)`` is one error; ``InvalidValue(details=[...])``
-    carries several (from lists, dicts and nested configs).
-    """
-
-    def __init__(self, type_: str = "", msg: str = "", value: Any = None, details: list[ErrorDetails] | None = None):
-        if details is None:
-            details = [{"loc": (), "msg": msg, "type": type_, "input": value}]
-        self.details = details
-
-    def __str__(self) -> str:
-        return "; ".join(f"{format_loc(d['loc'])}: {d['msg']}" if d["loc"] else d["msg"] for d in self.details)
-
-
-def _short_repr(value: Any, limit: int = 60) -> str:
+def excerpt(value: Any, limit: int = 60) -> str:
+    """A bounded ``repr``: error messages never render a whole (possibly huge) input."""
+    if isinstance(value, (list, tuple, dict, set, frozenset)) and len(value) > limit:
+        value = f"<{type(value).__name__} of {len(value)} items>"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class InvalidValue(ValueError):
+    """Raised by a field check: one error about the value it was given."""
+
+    def __init__(self, type_: str, msg: str, value: Any) -> None:
+        super().__init__(msg)
+        self.details = [error(type_, msg, value)]
 
 
 class ValidationError(ValueError):
@@ -54,25 +58,62 @@ class ValidationError(ValueError):
         self._errors = list(errors)
 
     def __str__(self) -> str:
-        # Rendered on demand: code that catches and inspects errors() never pays for it.
-        return self._render()
-
-    def errors(self) -> list[ErrorDetails]:
-        return [dict(e) for e in self._errors]  # type: ignore[misc]
-
-    def error_count(self) -> int:
-        return len(self._errors)
-
-    def _render(self) -> str:
         n = len(self._errors)
         lines = [f"{n} validation error{'s' if n != 1 else ''} for {self.title}"]
         for e in self._errors:
             lines.append(format_loc(e["loc"]))
             lines.append(
-                f"  {e['msg']} [type={e['type']}, input_value={_short_repr(e['input'])}, "
+                f"  {e['msg']} [type={e['type']}, input_value={excerpt(e['input'])}, "
                 f"input_type={type(e['input']).__name__}]"
             )
         return "\n".join(lines)
 
+    def errors(self) -> list[ErrorDetails]:
+        return [error(e["type"], e["msg"], e["input"], e["loc"]) for e in self._errors]
+
+    def error_count(self) -> int:
+        return len(self._errors)
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.title, self._errors))
+
+
+def _child(data: Any, key: Any) -> Any:
+    try:
+        return data[key]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def translate(exc: BaseException, data: Any, loc: Loc = ()) -> list[ErrorDetails]:
+    """Flatten what a structuring hook raised into located errors.
+
+    ``data`` is the input the hook was given, so each error can show its own value.
+    """
+    if isinstance(exc, (ValidationError, InvalidValue)):
+        details = exc._errors if isinstance(exc, ValidationError) else exc.details
+        return [error(e["type"], e["msg"], e["input"], loc + e["loc"]) for e in details]
+    if isinstance(exc, ForbiddenExtraKeysError):
+        values = data if isinstance(data, Mapping) else {}
+        return [
+            error("extra_forbidden", "Extra inputs are not permitted", values.get(key), (*loc, str(key)))
+            for key in sorted(exc.extra_fields, key=str)
+        ]
+    if isinstance(exc, (ClassValidationError, IterableValidationError)):
+        out: list[ErrorDetails] = []
+        for sub in exc.exceptions:
+            key = next(
+                (n.name if isinstance(n, AttributeValidationNote) else n.index for n in getattr(sub, "__notes__", ())
+                 if isinstance(n, (AttributeValidationNote, IterableValidationNote))),
+                None,
+            )  # fmt: skip
+            if key is None:  # raised by the class itself (a model validator), not by one field
+                out += translate(sub, data, loc)
+            elif isinstance(sub, KeyError) and isinstance(data, Mapping) and key not in data:
+                out.append(error("missing", "Field required", dict(data), (*loc, key)))
+            else:
+                out += translate(sub, _child(data, key), (*loc, key))
+        return out
+    if isinstance(exc, (ValueError, TypeError)):
+        return [error("value_error", str(exc), data, loc)]
+    raise exc

@@ -1,59 +1,91 @@
-"""JSON Schema (draft 2020-12) export of config classes."""
+"""JSON Schema (draft 2020-12) of config classes, describing what ``from_dict`` accepts.
+
+Every rule a field check enforces has a keyword here; the cross-field rules of
+model validators (say, hidden_dim divisible by num_heads) have none.
+"""
 
 import collections.abc
+import datetime
+import enum
 import inspect
+import pathlib
+import sys
 import types
 import typing
 from typing import Any
 
-from noether.core.schemas.config import FieldInfo
+from noether.core.schemas.config import Config, FieldInfo
+
+_SIMPLE: dict[Any, dict[str, Any]] = {
+    bool: {"type": "boolean"},
+    int: {"type": "integer"},
+    float: {"type": "number", "minimum": -sys.float_info.max, "maximum": sys.float_info.max},  # finite
+    str: {"type": "string"},
+    type(None): {"type": "null"},
+    pathlib.Path: {"type": "string"},
+    datetime.datetime: {"type": "string", "format": "date-time"},
+    datetime.date: {"type": "string", "format": "date"},
+}
 
 
 def _type_schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
     if tp is Any or tp is object:
         return {}
-    simple = {bool: "boolean", int: "integer", float: "number", str: "string"}
-    if tp in simple:
-        return {"type": simple[tp]}
-    if getattr(tp, "__noether_config__", False):
+    if tp in _SIMPLE:
+        return dict(_SIMPLE[tp])
+    if isinstance(tp, type) and issubclass(tp, Config):
         if tp.__name__ not in defs:
             defs[tp.__name__] = {}  # placeholder first: configs may nest themselves
-            defs[tp.__name__] = _object_schema(tp, defs)
+            defs[tp.__name__] = tp._json_schema_def(defs)
         return {"$ref": f"#/$defs/{tp.__name__}"}
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return {"enum": [m.value for m in tp]}
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is typing.Literal:
         return {"enum": list(args)}
     if origin in (typing.Union, types.UnionType):
-        return {"anyOf": [_type_schema(a, defs) if a is not type(None) else {"type": "null"} for a in args]}
-    if origin in (list, tuple, collections.abc.Sequence):
-        return {"type": "array", "items": _type_schema(args[0], defs)}
-    if origin in (dict, collections.abc.Mapping):
-        return {"type": "object", "additionalProperties": _type_schema(args[1], defs)}
-    raise TypeError(f"no JSON Schema for {tp!r}")
+        return {"anyOf": [_type_schema(a, defs) for a in args]}
+    if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+        items = [_type_schema(a, defs) for a in args]
+        return {"type": "array", "prefixItems": items, "items": False, "minItems": len(items)}
+    if origin in (dict, collections.abc.Mapping, collections.abc.MutableMapping):
+        return {"type": "object", "additionalProperties": _type_schema(args[1], defs) if args else {}}
+    if origin in (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Set):
+        schema = {"type": "array", "items": _type_schema(args[0], defs) if args else {}}
+        return {**schema, "uniqueItems": True} if origin in (set, frozenset, collections.abc.Set) else schema
+    raise TypeError(f"no JSON Schema for {tp!r}; give the field json_schema={{...}}")
 
 
-def _field_schema(info: FieldInfo, defs: dict[str, Any]) -> dict[str, Any]:
-    schema = {"title": info.name.replace("_", " ").title(), **_type_schema(info.annotation, defs)}
-    if info.ge is not None:
-        schema["minimum"] = info.ge
-    if info.le is not None:
-        schema["maximum"] = info.le
+def field_schema(info: FieldInfo, defs: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = {"title": info.name.replace("_", " ").title()}
+    inner = _type_schema(info.annotation, defs)
+    bounds = {k: v for k, v in (("minimum", info.ge), ("maximum", info.le)) if v is not None}
     if info.min_length:
-        schema["minItems"] = info.min_length
+        bounds["minItems"] = info.min_length
+    if bounds and "anyOf" in inner:  # bounds apply to the non-null member of X | None
+        inner["anyOf"] = [
+            {**m, **bounds} if m.get("type") in ("integer", "number", "array") else m for m in inner["anyOf"]
+        ]
+    else:
+        inner.update(bounds)
+    schema.update(inner)
+    schema.update(info.json_schema)
     if not info.is_required():
         default = info.default
-        schema["default"] = default.to_dict() if hasattr(default, "to_dict") else default
+        schema["default"] = default.to_dict() if isinstance(default, Config) else default
     if info.description:
         schema["description"] = info.description
+    if info.derived:
+        schema["readOnly"] = True  # may repeat the derived value, never contradict it
     return schema
 
 
-def _object_schema(cls: Any, defs: dict[str, Any]) -> dict[str, Any]:
+def object_schema(cls: type[Config], defs: dict[str, Any]) -> dict[str, Any]:
     schema: dict[str, Any] = {"title": cls.__name__, "type": "object"}
     doc = inspect.getdoc(cls)
-    if doc and cls.__doc__ is not None and "__doc__" in vars(cls):
+    if doc and "__doc__" in vars(cls) and cls.__doc__ is not None:
         schema["description"] = doc.split("\n\n")[0]
-    schema["properties"] = {name: _field_schema(info, defs) for name, info in cls.model_fields.items()}
+    schema["properties"] = {name: field_schema(info, defs) for name, info in cls.model_fields.items()}
     required = [name for name, info in cls.model_fields.items() if info.is_required()]
     if required:
         schema["required"] = required
@@ -61,9 +93,9 @@ def _object_schema(cls: Any, defs: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def json_schema(cls: type) -> dict[str, Any]:
+def json_schema(cls: type[Config]) -> dict[str, Any]:
     defs: dict[str, Any] = {}
-    schema = _object_schema(cls, defs)
+    schema = cls._json_schema_def(defs)
     if defs:
         schema["$defs"] = defs
     return schema

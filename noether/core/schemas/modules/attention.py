@@ -1,9 +1,8 @@
 """The generic attention config and the token-group vocabulary of anchor attention."""
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from noether.core.schemas.compiled import FAIL, positional_loader_for
 from noether.core.schemas.config import Config, config, field, model_validator
 from noether.core.schemas.errors import ValidationError, error
 from noether.core.types import InitWeightsMode
@@ -34,12 +33,7 @@ class AttentionConfig(Config):
     def validate_hidden_dim_and_num_heads(self) -> None:
         if self.hidden_dim % self.num_heads != 0:
             raise ValueError(f"hidden_dim ({self.hidden_dim}) must be divisible by num_heads ({self.num_heads})")
-        head_dim = self.hidden_dim // self.num_heads
-        if self.head_dim is not None and self.head_dim != head_dim:
-            raise ValueError(
-                f"head_dim ({self.head_dim}) must equal hidden_dim // num_heads ({head_dim}); leave it unset"
-            )
-        self.head_dim = head_dim
+        self.head_dim = self.hidden_dim // self.num_heads
 
 
 @config
@@ -61,9 +55,12 @@ class TokenSpec(Config):
     ``"surface_anchors"`` has domain ``"surface"`` and attn_type ``"anchors"``,
     ``"front_wheel_queries"`` has domain ``"front_wheel"``. A name without an
     underscore has no domain (``""``) and is its own attn_type.
-    """
 
-    __noether_dump_template__: ClassVar[str] = "{{{v}.name: {v}.size}}"  # to_dict, inlined into parents' dumps
+    Data takes either form: the pair ``{"surface_anchors": 100}`` (what
+    ``to_dict`` writes) or the fields ``{"name": "surface_anchors", "size": 100}``.
+    A mapping with a ``name`` or ``size`` key is read as the fields, so those two
+    words cannot name a group in the pair form.
+    """
 
     name: str = field(description="Token group name such as 'surface_anchors'.")
     size: int | None = field(default=None, ge=0, description="Tokens in the input, or None when cached.")
@@ -77,37 +74,45 @@ class TokenSpec(Config):
         return self.name.rpartition("_")[2]
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TokenSpec":
-        """Build from the single-pair form ``{"surface_anchors": 100}``."""
-        loaded: TokenSpec = cls._load_nested(data)
-        return loaded if loaded is not FAIL else cls._from_pair_slow(data)
+    def _structure_hook(cls) -> Callable[[Any, Any], Any]:
+        fields_form: Any = super()._structure_hook()
+
+        def structure(data: Any, _type: Any = cls) -> Any:
+            pair = isinstance(data, Mapping) and not data.keys() & _FIELD_KEYS
+            if (pair and len(data) != 1) or not (pair or isinstance(data, (Mapping, TokenSpec))):
+                got = f"{len(data)} keys" if isinstance(data, Mapping) else type(data).__name__
+                msg = f"{_FORMS}, got {got}"
+                raise ValidationError(cls.__name__, [error("token_spec_form", msg, data)])
+            if pair:
+                ((name, size),) = data.items()
+                try:
+                    return fields_form({"name": name, "size": size})
+                except ValidationError as exc:  # point errors at the group: {"a": -1} fails at loc a
+                    where = (name,) if isinstance(name, str) else ()
+                    errors = [{**e, "loc": where if e["loc"] == ("size",) else ()} for e in exc.errors()]
+                    raise ValidationError(cls.__name__, errors) from None  # type: ignore[arg-type]
+            return fields_form(data)
+
+        return structure
 
     @classmethod
-    def _load_nested(cls, data: Any) -> Any:
-        """The pair form without raising: a TokenSpec, or FAIL for the explaining path."""
-        if type(data) is dict and len(data) == 1:
-            ((name, size),) = data.items()
-            return positional_loader_for(cls)(name, size)
-        return FAIL
+    def _unstructure_hook(cls) -> Callable[[Any], Any]:
+        return lambda spec: {spec.name: spec.size}
 
     @classmethod
-    def _from_pair_slow(cls, data: Any) -> "TokenSpec":
-        if not isinstance(data, Mapping) or len(data) != 1:
-            got = f"{len(data)} keys" if isinstance(data, Mapping) else type(data).__name__
-            msg = (
-                "TokenSpec.from_dict expects a single {name: size} pair such as "
-                f"{{'surface_anchors': 100}}, got {got}; use model_validate for {{'name': ..., 'size': ...}}"
-            )
-            raise ValidationError(cls.__name__, [error("token_spec_pair", msg, data)])
-        ((name, size),) = data.items()
-        try:
-            return cls(name=name, size=size)
-        except ValidationError as exc:
-            # Point size errors at their group: {"surface_anchors": -1} fails at loc surface_anchors.
-            where = (name,) if isinstance(name, str) else ()
-            errors = [{**e, "loc": where if e["loc"] == ("size",) else ()} for e in exc.errors()]
-            raise ValidationError(cls.__name__, errors) from None  # type: ignore[arg-type]
+    def _json_schema_def(cls, defs: dict[str, Any]) -> dict[str, Any]:
+        fields_form = super()._json_schema_def(defs)
+        size = fields_form["properties"]["size"]
+        pair = {
+            "type": "object", "minProperties": 1, "maxProperties": 1,
+            "propertyNames": {"not": {"enum": sorted(_FIELD_KEYS)}},
+            "additionalProperties": {k: v for k, v in size.items() if k in ("anyOf", "type", "minimum")},
+        }  # fmt: skip
+        return {"title": cls.__name__, "description": fields_form.get("description", ""), "oneOf": [pair, fields_form]}
 
-    def to_dict(self) -> dict[str, Any]:
-        """The single-pair form ``{name: size}``."""
-        return {self.name: self.size}
+    def _dump_source(self) -> dict[str, Any]:
+        return {"name": self.name, "size": self.size}  # model_dump: the field form
+
+
+_FIELD_KEYS = frozenset(TokenSpec.model_fields)
+_FORMS = "A token group is a single {name: size} pair such as {'surface_anchors': 100}, or {'name': ..., 'size': ...}"

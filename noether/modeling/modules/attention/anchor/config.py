@@ -22,7 +22,10 @@ class MultiBranchAnchorAttentionConfig(AttentionConfig):
     the group ``b + anchor_suffix`` (``surface_anchors``).
     """
 
-    branches: list[str] = field(min_length=1, check=_branch_names, description="Branch (domain) names.")
+    branches: list[str] = field(
+        min_length=1, check=_branch_names, description="Branch (domain) names.",
+        json_schema={"items": {"type": "string", "minLength": 1}, "uniqueItems": True},
+    )  # fmt: skip
     anchor_suffix: str = field(default="_anchors", description="Suffix naming each branch's anchor group.")
 
 

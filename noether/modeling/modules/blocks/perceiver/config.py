@@ -1,5 +1,5 @@
 from noether.core.schemas import config, field
-from noether.modeling.modules.blocks.transformer.config import BlockOptions, registered_attention
+from noether.modeling.modules.blocks.transformer.config import BlockOptions
 
 
 @config
@@ -8,5 +8,5 @@ class PerceiverBlockConfig(BlockOptions):
 
     kv_dim: int | None = field(default=None, ge=1, description="Width of the key/value input; None: hidden_dim.")
     attention_constructor: str = field(
-        default="perceiver", check=registered_attention, description="Registered cross-attention name."
+        default="perceiver", description="Registered cross-attention name; checked when built."
     )

@@ -3,20 +3,15 @@ from typing import Any
 from noether.core.schemas import Config, config, field, model_validator
 from noether.core.types import InitWeightsMode
 
+_SHARED = ("hidden_dim", "num_heads", "use_rope", "init_weights", "bias")
+"""Block options the attention's config takes from the block itself."""
 
-def registered_attention(name: str) -> str:
-    """Accept names the registry lists (built-in, installed, registered), without importing any plugin."""
-    from noether.registry import attention_registry
 
-    usable = [r for r in attention_registry.rows() if r.status not in ("blocked", "refused")]
-    if name in {r.name for r in usable} | {r.qualified for r in usable}:
-        return name
-    from noether.registry.listing import close_matches
-
-    names = sorted({r.name for r in usable})
-    close = close_matches(name, names)
-    hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
-    raise ValueError(f"unknown attention {name!r}{hint}; available: {', '.join(names)}")
+def _own_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    shared = [k for k in _SHARED if k in arguments]
+    if shared:
+        raise ValueError(f"{', '.join(shared)} come from the block itself; set them on the block, not here")
+    return arguments
 
 
 @config
@@ -29,8 +24,9 @@ class BlockOptions(Config):
     mlp_expansion_factor: int | None = field(default=None, ge=1, description="MLP width as a multiple of hidden_dim.")
     drop_path: float = field(default=0.0, ge=0.0, le=1.0, description="Stochastic-depth probability per branch.")
     attention_arguments: dict[str, Any] = field(
-        factory=dict, description="Extra options for the attention's config (say branches, num_slices)."
-    )
+        factory=dict, check=_own_arguments,
+        description="Extra options for the attention's config (say branches, num_slices); checked when built.",
+    )  # fmt: skip
     layerscale: float | None = field(default=None, ge=0.0, description="LayerScale init value; None: no LayerScale.")
     condition_dim: int | None = field(
         default=None, ge=1, description="Width of a conditioning vector for adaLN modulation (DiT); None: none."
@@ -56,7 +52,7 @@ class BlockOptions(Config):
 
     def attention_options(self) -> dict[str, Any]:
         """The attention's config: the shared options, then ``attention_arguments``."""
-        shared = {name: getattr(self, name) for name in ("hidden_dim", "num_heads", "use_rope", "init_weights", "bias")}
+        shared = {name: getattr(self, name) for name in _SHARED}
         return {**shared, **self.attention_arguments}
 
 
@@ -65,5 +61,5 @@ class TransformerBlockConfig(BlockOptions):
     """Pre-norm transformer block: attention and MLP, each in a residual branch."""
 
     attention_constructor: str = field(
-        default="dot_product", check=registered_attention, description="Registered attention name (built-in or plugin)."
+        default="dot_product", description="Registered attention name (built-in or plugin); checked when built."
     )

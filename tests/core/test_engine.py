@@ -1,0 +1,263 @@
+"""The cattrs engine: any field type cattrs structures, user hooks, assignment, evolve, defaults."""
+
+import datetime
+import enum
+import json
+import pathlib
+
+import attrs
+import cattrs
+import pytest
+
+from noether.core.schemas import Config, ValidationError, config, converter, field, model_validator
+from noether.core.schemas.modules import AttentionConfig, TokenSpec
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@attrs.define
+class Point:
+    x: int
+    y: int
+
+
+@config
+class Rich(Config):
+    path: pathlib.Path = field(default=pathlib.Path("out"))
+    color: Color = field(default=Color.RED)
+    size: tuple[int, int] = field(default=(1, 2))
+    key: int | str = field(default=0)
+    tags: frozenset[str] = field(factory=frozenset)
+    when: datetime.datetime | None = field(default=None)
+    origin: Point | None = field(default=None)
+
+
+def errors(load, data):
+    with pytest.raises(ValidationError) as info:
+        load(data)
+    return [(e["loc"], e["type"]) for e in info.value.errors()]
+
+
+class TestFieldTypes:
+    def test_values_cattrs_structures(self):
+        rich = Rich.from_dict(
+            {"path": "runs/a", "color": "blue", "size": [3, 4], "key": "k", "tags": ["a", "b"],
+             "when": "2026-11-28T09:00:00", "origin": {"x": 1, "y": 2}}
+        )  # fmt: skip
+        assert rich.path == pathlib.Path("runs/a")
+        assert rich.color is Color.BLUE
+        assert rich.size == (3, 4)
+        assert rich.key == "k"
+        assert rich.tags == frozenset({"a", "b"})
+        assert rich.when == datetime.datetime(2026, 11, 28, 9)
+        assert rich.origin == Point(1, 2)
+
+    def test_strict_inside_any_type(self):
+        bad = {
+            "color": "green",
+            "size": [1, 2, 3],
+            "key": 1.5,
+            "tags": "ab",
+            "when": "noon",
+            "origin": {"x": "1", "y": 2},
+        }
+        assert errors(Rich.from_dict, bad) == [
+            (("color",), "enum"),
+            (("size",), "tuple_length"),
+            (("key",), "union_type"),
+            (("tags",), "list_type"),
+            (("when",), "datetime_type"),
+            (("origin", "x"), "int_type"),
+        ]
+
+    def test_enum_error_lists_values(self):
+        with pytest.raises(ValidationError, match="Input should be 'red' or 'blue'"):
+            Rich(color="green")
+
+    def test_json_mode_and_round_trip(self):
+        rich = Rich(path="a/b", color="blue", tags=["x"], when="2026-01-02T03:04:05", origin=Point(1, 2))
+        dumped = rich.model_dump(mode="json")
+        assert dumped == {
+            "path": "a/b", "color": "blue", "size": [1, 2], "key": 0, "tags": ["x"],
+            "when": "2026-01-02T03:04:05", "origin": {"x": 1, "y": 2},
+        }  # fmt: skip
+        assert json.loads(rich.model_dump_json()) == dumped
+        assert Rich.model_validate_json(rich.model_dump_json()) == rich
+        assert Rich.from_dict(rich.to_dict()) == rich
+
+    def test_user_hook_takes_effect_in_from_dict(self):
+        class Money:
+            def __init__(self, cents: int) -> None:
+                self.cents = cents
+
+        @config
+        class Price(Config):
+            amount: Money = field()
+
+        converter.register_structure_hook(Money, lambda value, _: Money(round(float(value.strip("$")) * 100)))
+        converter.register_unstructure_hook(Money, lambda money: f"${money.cents / 100:.2f}")
+        price = Price.from_dict({"amount": "$1.25"})
+        assert price.amount.cents == 125
+        assert price.to_dict() == {"amount": "$1.25"}
+        assert cattrs.structure({"amount": "$2"}, Price).amount.cents == 200
+
+
+class TestScalars:
+    @pytest.mark.parametrize(
+        ("value", "kind"),
+        [
+            (10**400, "finite_number"),
+            ("\u0661", "float_type"),
+            ("1e999", "less_than_equal"),
+            (-float("inf"), "greater_than_equal"),
+        ],
+    )
+    def test_float_edges_are_validation_errors(self, value, kind):
+        assert errors(AttentionConfig.from_dict, {"hidden_dim": 8, "num_heads": 2, "dropout": value}) == [
+            (("dropout",), kind)
+        ]
+
+    def test_huge_int_in_unbounded_float_field(self):
+        @config
+        class F(Config):
+            x: float = field()
+
+        assert errors(F.from_dict, {"x": 10**400}) == [(("x",), "finite_number")]
+        assert F(x="  2.5e1 ").x == 25.0
+
+
+class TestDefaults:
+    def test_mutable_default_is_copied_per_instance(self):
+        @config
+        class D(Config):
+            names: list[str] = field(default=["a"])
+            table: dict[str, list[int]] = field(default={"k": [1]})
+
+        first = D.from_dict({})
+        first.names.append("b")
+        first.table["k"].append(2)
+        assert D.from_dict({}).names == ["a"]
+        assert D().table == {"k": [1]}
+
+    def test_invalid_default_fails_at_definition(self):
+        with pytest.raises(TypeError, match=r"B.n: default 0 is invalid"):
+
+            @config
+            class B(Config):
+                n: int = field(default=0, ge=1)
+
+
+class TestAssignmentAndEvolve:
+    def test_assignment_rechecks_and_rederives(self):
+        cfg = AttentionConfig(hidden_dim=64, num_heads=4, x=1)
+        cfg.hidden_dim = 128
+        assert (cfg.head_dim, cfg.x) == (32, 1)
+        with pytest.raises(ValidationError) as info:
+            cfg.hidden_dim = "oops"
+        assert info.value.errors()[0]["loc"] == ("hidden_dim",)
+        with pytest.raises(ValidationError, match="must be divisible"):
+            cfg.num_heads = 5
+        assert (cfg.hidden_dim, cfg.num_heads, cfg.head_dim) == (128, 4, 32)
+
+    def test_derived_field_takes_only_its_value(self):
+        cfg = AttentionConfig(hidden_dim=64, num_heads=4)
+        cfg.head_dim = 16
+        with pytest.raises(ValidationError, match="derived from the other fields as 16"):
+            cfg.head_dim = 8
+
+    def test_evolve_keeps_extras_and_rederives(self):
+        cfg = AttentionConfig(hidden_dim=64, num_heads=4, window=3)
+        wider = attrs.evolve(cfg, hidden_dim=128)
+        assert (wider.head_dim, wider.window, cfg.hidden_dim) == (32, 3, 64)
+        with pytest.raises(ValidationError) as info:
+            attrs.evolve(cfg, num_heads=0)
+        assert info.value.errors()[0]["loc"] == ("num_heads",)
+
+
+class TestApi:
+    def test_from_dict_takes_an_instance(self):
+        cfg = AttentionConfig(hidden_dim=8, num_heads=2)
+        assert AttentionConfig.from_dict(cfg) is cfg
+
+    def test_fields_set_and_construct(self):
+        cfg = AttentionConfig.from_dict({"hidden_dim": 8, "num_heads": 2, "bias": False, "x": 1})
+        assert cfg.model_fields_set == {"hidden_dim", "num_heads", "bias"}
+        raw = AttentionConfig.model_construct(hidden_dim=8, num_heads=3)
+        assert (raw.hidden_dim, raw.num_heads, raw.head_dim, raw.model_fields_set) == (
+            8,
+            3,
+            None,
+            {"hidden_dim", "num_heads"},
+        )
+
+    def test_extras_allow_and_forbid(self):
+        @config(extra="forbid")
+        class Strict(Config):
+            n: int = field(default=1)
+
+        assert errors(Strict.from_dict, {"n": 1, "m": 2, "o": 3}) == [
+            (("m",), "extra_forbidden"),
+            (("o",), "extra_forbidden"),
+        ]
+        loose = AttentionConfig.from_dict({"hidden_dim": 8, "num_heads": 2, "w": [1]})
+        assert loose.to_dict()["w"] == [1]
+        assert loose.model_extra == {"w": [1]}
+        assert errors(AttentionConfig.from_dict, {"hidden_dim": 8, "num_heads": 2, 5: 1}) == [(("5",), "string_type")]
+
+    def test_nested_locations_through_lists_and_dicts(self):
+        @config
+        class Inner(Config):
+            n: int = field()
+
+        @config
+        class Outer(Config):
+            items: list[Inner] = field()
+            table: dict[str, Inner] = field(factory=dict)
+            specs: list[TokenSpec] = field(factory=list)
+
+        bad = {"items": [{"n": 1}, {"n": "x"}], "table": {"a": {"m": 1}}, "specs": [{"a_b": -1}]}
+        assert errors(Outer.from_dict, bad) == [
+            (("items", 1, "n"), "int_type"),
+            (("table", "a", "n"), "missing"),
+            (("table", "a", "m"), "extra_forbidden"),
+            (("specs", 0, "a_b"), "greater_than_equal"),
+        ]
+
+    def test_config_on_a_plain_class(self):
+        @config
+        class Plain:
+            n: int = field(default=1)
+
+        assert Plain.from_dict({"n": 2}).to_dict() == {"n": 2}
+        assert issubclass(Plain, Config)
+
+    def test_error_messages_show_a_bounded_excerpt(self):
+        with pytest.raises(ValidationError) as info:
+            AttentionConfig.from_dict({"hidden_dim": list(range(10**5)), "num_heads": 2})
+        assert len(str(info.value)) < 400
+        assert "<list of 100000 items>" in str(info.value)
+
+    def test_model_validator_errors_are_model_level(self):
+        @config
+        class Pair(Config):
+            low: int = field()
+            high: int = field()
+
+            @model_validator
+            def ordered(self) -> None:
+                if self.low > self.high:
+                    raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
+
+        with pytest.raises(ValidationError) as info:
+            Pair(low=2, high=1)
+        assert info.value.errors() == [
+            {
+                "loc": (),
+                "msg": "low (2) must not exceed high (1)",
+                "type": "value_error",
+                "input": {"low": 2, "high": 1},
+            }
+        ]
