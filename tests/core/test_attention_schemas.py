@@ -77,7 +77,7 @@ class TestAttentionConfig:
         with pytest.raises(ValidationError) as info:
             AttentionConfig(hidden_dim=64, num_heads=4, init_weights="xavier")
         assert info.value.errors()[0]["msg"] == (
-            "Input should be 'truncnormal002', 'torch', 'truncnormal', 'truncnormal002-identity', 'torchs' or 'zeros'"
+            "Input should be 'truncnormal002', 'torch', 'truncnormal', 'truncnormal002-identity' or 'zeros'"
         )
 
     def test_float_accepts_ints_and_numeric_strings(self):

@@ -1,9 +1,12 @@
+import typing
+
 import pytest
 import torch
 from conftest import heads, merge, reference_attention
 
 from noether.core.schemas import ValidationError
 from noether.core.schemas.modules import AttentionConfig
+from noether.core.types import InitWeightsMode
 from noether.modeling.modules import (
     DotProductAttention,
     PerceiverAttention,
@@ -253,7 +256,9 @@ def test_init_modes(cls):
     weights = [p for n, p in normal.named_parameters() if n.endswith("weight") and "norm" not in n and p.ndim == 2]
     assert all(w.abs().max() <= 0.04 for w in weights)
     assert all(torch.equal(p, torch.zeros_like(p)) for n, p in normal.named_parameters() if n.endswith(".bias"))
-    with pytest.raises(ValueError, match=rf"{cls.__name__} does not support init_weights='torchs'; supported: torch"):
+    for mode in typing.get_args(InitWeightsMode):  # every module supports every mode the config offers
+        cls(cfg(init_weights=mode, **extra))
+    with pytest.raises(ValidationError, match="init_weights"):
         cls(cfg(init_weights="torchs", **extra))
 
 

@@ -1,10 +1,14 @@
 import math
+import typing
 
 import pytest
 import torch
 from torch import nn
 
 from noether.core.schemas import ValidationError
+from noether.core.schemas.modules import TransformerBlockConfig, UpActDownMLPConfig
+from noether.core.types import InitWeightsMode
+from noether.modeling.modules import MLP, MLPConfig, TransformerBlock, UpActDownMlp
 from noether.modeling.modules.layers import (
     LinearProjection,
     LinearProjectionConfig,
@@ -41,6 +45,20 @@ class TestLinearProjection:
     def test_unsupported_init_is_config_error(self):
         with pytest.raises(ValidationError, match="init_weights"):
             LinearProjectionConfig(input_dim=3, output_dim=2, init_weights="torchs")
+
+    @pytest.mark.parametrize("mode", typing.get_args(InitWeightsMode))
+    def test_every_mode_everywhere(self, mode):
+        """No module remaps or refuses a mode the configs offer."""
+        x = torch.randn(4, 6)
+        mlp = MLP(MLPConfig(input_dim=6, hidden_dim=8, num_layers=1, init_weights=mode))
+        up = UpActDownMlp(UpActDownMLPConfig(input_dim=6, hidden_dim=12, init_weights=mode))
+        block = TransformerBlock(
+            TransformerBlockConfig(hidden_dim=6, num_heads=2, mlp_expansion_factor=2, init_weights=mode)
+        )
+        zero_output = mode in ("zeros", "truncnormal002-identity")
+        for output in (mlp.mlp[-1], up.fc2, block.mlp.fc2):
+            assert bool(output.weight.abs().sum() == 0) is zero_output
+        assert block(x[None]).shape == (1, 4, 6)
 
 
 class TestRope:

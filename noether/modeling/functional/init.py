@@ -1,11 +1,14 @@
 """Weight initialisation by ``init_weights`` mode, shared by every module."""
 
+import typing
 from collections.abc import Iterable
 
 import torch
 from torch import nn
 
-SUPPORTED_INIT_MODES = ("torch", "truncnormal", "truncnormal002", "truncnormal002-identity", "zeros")
+from noether.core.types import InitWeightsMode
+
+SUPPORTED_INIT_MODES: tuple[str, ...] = typing.get_args(InitWeightsMode)
 
 
 def check_init_mode(owner: str, mode: str, supported: Iterable[str] = SUPPORTED_INIT_MODES) -> None:

@@ -79,11 +79,10 @@ class ResidualBlock(nn.Module):
         self.ls1 = LayerScale(LayerScaleConfig(hidden_dim=config.hidden_dim, init_values=config.layerscale))
         self.drop_path1 = UnquantizedDropPath(UnquantizedDropPathConfig(drop_prob=config.drop_path))
         self.norm2 = self.layer_norm(config, config.hidden_dim)
-        mlp_mode = "truncnormal002" if config.init_weights == "zeros" else config.init_weights
         self.mlp = UpActDownMlp(
             UpActDownMLPConfig.from_dict(
                 {"input_dim": config.hidden_dim, "hidden_dim": config.resolved_mlp_hidden_dim, "bias": config.bias,
-                 "init_weights": mlp_mode}
+                 "init_weights": config.init_weights}
             )
         )  # fmt: skip
         self.ls2 = LayerScale(LayerScaleConfig(hidden_dim=config.hidden_dim, init_values=config.layerscale))

@@ -5,14 +5,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from noether.core.schemas.modules.attention import AttentionConfig
+from noether.core.types import InitWeightsMode
 from noether.modeling.functional.init import base_mode, check_init_mode
 from noether.modeling.modules.attention.transolver.config import TransolverAttentionConfig
-from noether.modeling.modules.layers.linear_projection.config import LinearInitMode, LinearProjectionConfig
+from noether.modeling.modules.layers.linear_projection.config import LinearProjectionConfig
 from noether.modeling.modules.layers.linear_projection.module import LinearProjection
 
 
 def linear(input_dim: int, output_dim: int, bias: bool, init_weights: str) -> LinearProjection:
-    mode = cast(LinearInitMode, base_mode(init_weights))  # modes were checked by the caller
+    mode = cast(InitWeightsMode, base_mode(init_weights))  # modes were checked by the caller
     config = LinearProjectionConfig(input_dim=input_dim, output_dim=output_dim, bias=bias, init_weights=mode)
     return LinearProjection(config)
 

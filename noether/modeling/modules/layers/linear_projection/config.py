@@ -1,8 +1,7 @@
 from typing import Literal
 
 from noether.core.schemas import Config, config, field
-
-LinearInitMode = Literal["torch", "truncnormal", "truncnormal002", "zeros"]
+from noether.core.types import InitWeightsMode
 
 
 @config
@@ -12,7 +11,9 @@ class LinearProjectionConfig(Config):
     input_dim: int = field(ge=1, description="Input features.")
     output_dim: int = field(ge=1, description="Output features.")
     bias: bool = field(default=True, description="Learn an additive bias.")
-    init_weights: LinearInitMode = field(default="torch", description="Weight initialisation scheme.")
+    init_weights: InitWeightsMode = field(
+        default="torch", description="Weight initialisation scheme; '-identity' zeroes the projection."
+    )
     ndim: Literal[1, 2, 3] | None = field(
         default=None, description="None: nn.Linear on (..., input_dim); 1-3: 1x1 ConvNd on (batch, channels, ...)."
     )

@@ -1,7 +1,5 @@
-from typing import Literal
-
 from noether.core.schemas import Config, config, field
-from noether.core.types import ActivationName
+from noether.core.types import ActivationName, InitWeightsMode
 
 
 @config
@@ -14,6 +12,6 @@ class MLPConfig(Config):
     num_layers: int = field(default=0, ge=0, description="Hidden-to-hidden layers between input and output layer.")
     activation: ActivationName = field(default="GELU", description="Non-linearity between layers.")
     bias: bool = field(default=True, description="Learn biases.")
-    init_weights: Literal["torch", "truncnormal", "truncnormal002"] = field(
-        default="truncnormal002", description="Weight initialisation scheme."
+    init_weights: InitWeightsMode = field(
+        default="truncnormal002", description="Weight initialisation scheme; '-identity' zeroes the output layer."
     )

@@ -24,7 +24,8 @@ class MLP(nn.Module):
             if i < len(dims) - 2:
                 layers.append(activation(config.activation))
         self.mlp = nn.Sequential(*layers)
-        init_linears(type(self).__name__, config.init_weights, [m for m in layers if isinstance(m, nn.Linear)])
+        *hidden, output = [m for m in layers if isinstance(m, nn.Linear)]
+        init_linears(type(self).__name__, config.init_weights, hidden, output=output)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out: torch.Tensor = self.mlp(x)

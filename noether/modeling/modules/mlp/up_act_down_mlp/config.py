@@ -1,7 +1,5 @@
-from typing import Literal
-
 from noether.core.schemas import Config, config, field, model_validator
-from noether.core.types import ActivationName
+from noether.core.types import ActivationName, InitWeightsMode
 
 
 @config
@@ -12,7 +10,7 @@ class UpActDownMLPConfig(Config):
     hidden_dim: int = field(ge=1, description="Width of the expansion; must exceed input_dim.")
     activation: ActivationName = field(default="GELU", description="Non-linearity between the projections.")
     bias: bool = field(default=True, description="Learn biases.")
-    init_weights: Literal["torch", "truncnormal", "truncnormal002", "truncnormal002-identity"] = field(
+    init_weights: InitWeightsMode = field(
         default="truncnormal002", description="Weight initialisation; '-identity' zeroes fc2."
     )
 
