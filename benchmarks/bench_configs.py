@@ -4,7 +4,9 @@ Run: python benchmarks/bench_configs.py   (needs: pip install -e '.[bench]')
 Every figure is a median of paired, interleaved ratios measured in this one run.
 """
 
+import enum
 import os
+import pathlib
 import statistics
 import subprocess
 import sys
@@ -21,6 +23,8 @@ from noether.core.schemas import Config, ValidationError, config, field
 from noether.core.schemas.modules import AttentionConfig, AttentionPattern, TokenSpec
 
 PYDANTIC_MODELS = """
+import enum
+import pathlib
 from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -56,6 +60,19 @@ class PydAttentionPattern(BaseModel):
     key_value_tokens: list[str] = Field(min_length=1)
 
 
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class PydRich(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    color: Color = Color.RED
+    path: pathlib.Path = pathlib.Path("out")
+    size: tuple[int, int] = (1, 2)
+    name: str = "run"
+
+
 class PydLayout(BaseModel):
     model_config = ConfigDict(extra="forbid")
     attention: PydAttentionConfig
@@ -67,6 +84,8 @@ exec(PYDANTIC_MODELS, namespace)
 PydAttentionConfig: type[BaseModel] = namespace["PydAttentionConfig"]  # type: ignore[assignment]
 PydTokenSpec: type[BaseModel] = namespace["PydTokenSpec"]  # type: ignore[assignment]
 PydLayout: type[BaseModel] = namespace["PydLayout"]  # type: ignore[assignment]
+PydRich: type[BaseModel] = namespace["PydRich"]  # type: ignore[assignment]
+Color: type[enum.Enum] = namespace["Color"]  # type: ignore[assignment]
 del BaseModel, ConfigDict, Field, model_validator, Literal  # only the exec'd source uses them
 
 
@@ -77,6 +96,15 @@ class Layout(Config):
     patterns: list[AttentionPattern] = field()
 
 
+@config
+class Rich(Config):
+    color: Color = field(default=Color.RED)  # type: ignore[valid-type]
+    path: pathlib.Path = field(default=pathlib.Path("out"))
+    size: tuple[int, int] = field(default=(1, 2))
+    name: str = field(default="run")
+
+
+RICH = {"color": "blue", "path": "runs/a", "size": [3, 4]}
 ATTENTION = {"hidden_dim": 192, "num_heads": 3, "dropout": 0.1, "num_slices": 64}
 TOKEN = {"surface_anchors": 4096}
 PYD_TOKEN = {"name": "surface_anchors", "size": 4096}
@@ -147,20 +175,21 @@ def main() -> None:
 
     cases = [
         ("from_dict AttentionConfig (+1 extra)", lambda: AttentionConfig.from_dict(ATTENTION),
-         lambda: PydAttentionConfig.model_validate(ATTENTION), 1.0),
+         lambda: PydAttentionConfig.model_validate(ATTENTION), 1.5),
         ("from_dict TokenSpec", lambda: TokenSpec.from_dict(TOKEN),
-         lambda: PydTokenSpec.model_validate(PYD_TOKEN), 1.0),
+         lambda: PydTokenSpec.model_validate(PYD_TOKEN), 1.5),
+        ("from_dict Enum + Path + tuple", lambda: Rich.from_dict(RICH), lambda: PydRich.model_validate(RICH), 1.5),
         ("from_dict nested layout", lambda: Layout.from_dict(LAYOUT),
-         lambda: PydLayout.model_validate(PYD_LAYOUT), 1.0),
+         lambda: PydLayout.model_validate(PYD_LAYOUT), 1.5),
         ("to_dict AttentionConfig", lambda: cfg.to_dict(), lambda: pyd_cfg.model_dump(), 0.5),
         ("to_dict TokenSpec", lambda: spec.to_dict(), lambda: pyd_spec.model_dump(), 0.5),
         ("to_dict nested layout", lambda: layout.to_dict(), lambda: pyd_layout.model_dump(), 0.5),
         ("round trip AttentionConfig", lambda: AttentionConfig.from_dict(cfg.to_dict()),
-         lambda: PydAttentionConfig.model_validate(pyd_cfg.model_dump()), 0.9),
+         lambda: PydAttentionConfig.model_validate(pyd_cfg.model_dump()), 1.5),
         ("round trip nested layout", lambda: Layout.from_dict(layout.to_dict()),
-         lambda: PydLayout.model_validate(pyd_layout.model_dump()), 0.9),
+         lambda: PydLayout.model_validate(pyd_layout.model_dump()), 1.5),
         ("invalid, 2 errors reported", lambda: fails(AttentionConfig.from_dict, INVALID),
-         lambda: fails(PydAttentionConfig.model_validate, INVALID), 2.5),
+         lambda: fails(PydAttentionConfig.model_validate, INVALID), 3.0),
     ]  # fmt: skip
     print(f"{'case':40s} {'noether':>10s} {'pydantic':>10s} {'ratio':>7s} {'target':>7s}")
     for name, candidate, baseline, target in cases:

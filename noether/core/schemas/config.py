@@ -158,7 +158,7 @@ def _collect_validators(cls: type) -> tuple[Callable[[Any], None], ...]:
     by_name: dict[str, Callable[[Any], None]] = {}
     for klass in reversed(cls.__mro__):
         for name, value in vars(klass).items():
-            if getattr(value, "__noether_model_validator__", False):
+            if not name.startswith("__") and getattr(value, "__noether_model_validator__", False):
                 by_name.pop(name, None)
                 by_name[name] = value
     return tuple(by_name.values())
@@ -196,7 +196,7 @@ def config(cls: type[C] | None = None, /, *, extra: ExtraMode | None = None) -> 
             cls.__noether_extra__ = extra
         validators = _collect_validators(cls)
         if validators:
-            cls.__attrs_post_init__ = _run(validators)  # type: ignore[attr-defined]
+            cls.__attrs_post_init__ = validators[0] if len(validators) == 1 else _run(validators)  # type: ignore[attr-defined]
         new = attrs.define(cls, kw_only=True, slots=True, init=False, repr=False, field_transformer=_install_checks)
         own = [a for a in attrs.fields(new) if a.name not in _INTERNAL]
         new.model_fields = {a.name: _info(a) for a in own}
@@ -222,30 +222,47 @@ def _omitted(cls: Any) -> dict[str, Any]:
     return {name: override(omit=True) for name in (*_INTERNAL, *cls.__noether_derived__)}
 
 
-@functools.cache
-def _detailed_structure(cls: Any) -> Callable[[Any], Any]:
-    """cattrs' detailed validation over the same field checks: every error, with its attribute."""
+def _structure_fn(cls: Any, detailed: bool) -> Any:
+    """cattrs' generated function, calling each given field's check (the attrs converter) as its hook."""
     checks: dict[str, Any] = {
-        a.name: override(struct_hook=lambda value, _type, check=a.converter: check(value))  # type: ignore[misc]
-        for a in attrs.fields(cls)
-        if a.init and a.converter is not None
+        a.name: override(struct_hook=a.converter) for a in attrs.fields(cls) if a.init and a.converter
     }
     return make_dict_structure_fn(
-        cls, converter, _cattrs_forbid_extra_keys=cls.__noether_extra__ == "forbid", _cattrs_detailed_validation=True,
-        **_omitted(cls), **checks,
+        cls, converter, _cattrs_forbid_extra_keys=detailed and cls.__noether_extra__ == "forbid",
+        _cattrs_detailed_validation=detailed, **_omitted(cls), **checks,
     )  # fmt: skip
 
 
-def _initializer(cls: type["Config"]) -> Callable[..., Any]:
-    new, init = cls.__new__, cls.__attrs_init__
+_detailed_structure = functools.cache(lambda cls: _structure_fn(cls, detailed=True))
+
+
+def _checked_initializer(cls: Any) -> Callable[..., Any]:
+    """Build an instance from values the loader has checked already.
+
+    attrs runs a field's converter on its default too; an initializer generated
+    by attrs for the same fields without converters assigns defaults as they are
+    (checked once, when the class was defined) and given values as checked.
+    """
+    these = {
+        a.name: attrs.field(default=a.default, init=a.init, kw_only=True, on_setattr=_keep) for a in attrs.fields(cls)
+    }
+    values: Any = attrs.make_class(f"{cls.__name__}Values", these, slots=True, init=False)
+    init = values.__attrs_init__
+    new, post_init = cls.__new__, getattr(cls, "__attrs_post_init__", None)
 
     def initialize(**kwargs: Any) -> Any:
         instance = new(cls)
         init(instance, **kwargs)
+        if post_init is not None:
+            post_init(instance)
         _setattr(instance, "_fields_set", kwargs.keys())
         return instance
 
     return initialize
+
+
+def _keep(instance: Any, attribute: Any, value: Any) -> Any:
+    return value  # a setattr hook: attrs' initializer then assigns through object.__setattr__
 
 
 def _structure_factory(cls: type["Config"]) -> Callable[[Any, Any], Any]:
@@ -306,32 +323,32 @@ class Config:
         Keys beyond the init fields (derived values, extras) are rare, so they are
         looked at only when there are more keys than fields given.
         """
-        fast: Any = make_dict_structure_fn(
-            cls, converter, _cattrs_forbid_extra_keys=False, _cattrs_prefer_attrib_converters=True,
-            _cattrs_detailed_validation=False, **_omitted(cls),
-        )  # fmt: skip
-        # Build through the attrs initializer, not Config.__init__: a failure here is
-        # explained once, below, with the whole input (extras included).
-        fast.__defaults__ = tuple(_initializer(cls) if d is cls else d for d in fast.__defaults__ or ())
+        fast = _structure_fn(cls, detailed=False)
+        # Build from checked values, not through Config.__init__ (which would check them again
+        # and explain a failure itself): a failure here is explained once, below, with the whole input.
+        fast.__defaults__ = tuple(_checked_initializer(cls) if d is cls else d for d in fast.__defaults__ or ())
         init_names = cls.__noether_names__ - cls.__noether_derived__.keys()
-        allow, explain = cls.__noether_extra__ == "allow", cls._explain
+        derived, allow, explain = tuple(cls.__noether_derived__), cls.__noether_extra__ == "allow", cls._explain
+
+        def rest(instance: Any, data: Any) -> Any:
+            extra = {k: v for k, v in data.items() if k not in init_names}
+            for name in derived:
+                if name in extra:
+                    setattr(instance, name, extra.pop(name))
+            if extra:
+                if not allow or any(type(k) is not str for k in extra):
+                    return explain(data)
+                _setattr(instance, "model_extra", extra)
+            return instance
 
         def structure(data: Any, _type: Any = cls) -> Any:
             if type(data) is cls:
                 return data
             try:
                 instance = fast(data)
-                if len(data) > len(instance._fields_set):
-                    rest = {k: v for k, v in data.items() if k not in init_names}
-                    for name in cls.__noether_derived__ & rest.keys():
-                        setattr(instance, name, rest.pop(name))
-                    if rest:
-                        if not allow or not all(type(k) is str for k in rest):
-                            return explain(data)
-                        _setattr(instance, "model_extra", rest)
+                return instance if len(data) == len(instance._fields_set) else rest(instance, data)
             except Exception:
                 return explain(data)
-            return instance
 
         return structure
 
@@ -396,7 +413,11 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that ``from_dict`` turns back into an equal config."""
-        return converter.unstructure(self)  # type: ignore[no-any-return]
+        dump = type(self).__dict__.get("__noether_dump__")
+        if dump is None:  # the converter's hook for this class, looked up once
+            dump = converter.get_unstructure_hook(type(self))
+            type.__setattr__(type(self), "__noether_dump__", dump)
+        return dump(self)  # type: ignore[no-any-return]
 
     @classmethod
     def model_validate(cls, obj: Any) -> Self:

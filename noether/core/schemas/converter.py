@@ -33,6 +33,7 @@ import attrs
 import cattrs
 from cattrs.cols import homogenous_tuple_structure_factory, is_any_set, is_mapping, is_sequence, list_structure_factory
 from cattrs.cols import mapping_structure_factory as _mapping_factory
+from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn
 
 from noether.core.schemas.errors import InvalidValue, excerpt
@@ -40,7 +41,8 @@ from noether.core.schemas.errors import InvalidValue, excerpt
 converter = cattrs.Converter(detailed_validation=True)
 """The converter behind ``from_dict``/``to_dict`` of every noether config."""
 
-Check = Callable[[Any], Any]
+Check = Callable[..., Any]
+"""``check(value)`` as an attrs converter, ``check(value, type)`` as a cattrs hook: one function for both."""
 
 _FLOAT_STRING = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*", re.ASCII)
 
@@ -52,7 +54,7 @@ def _got(value: Any) -> str:
 def int_check(ge: float | None = None, le: float | None = None) -> Check:
     lo, hi = -math.inf if ge is None else ge, math.inf if le is None else le
 
-    def check_int(value: Any) -> Any:
+    def check_int(value: Any, _type: Any = None) -> Any:
         if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
             raise InvalidValue("int_type", "Input should be a valid integer" + _got(value), value)
         if value < lo:
@@ -67,7 +69,7 @@ def int_check(ge: float | None = None, le: float | None = None) -> Check:
 def float_check(ge: float | None = None, le: float | None = None) -> Check:
     lo, hi = -math.inf if ge is None else ge, math.inf if le is None else le
 
-    def check_float(value: Any) -> Any:
+    def check_float(value: Any, _type: Any = None) -> Any:
         kind = type(value)
         if kind is not float:
             ok = kind is int or (isinstance(value, (int, float)) and kind is not bool)
@@ -90,13 +92,13 @@ def float_check(ge: float | None = None, le: float | None = None) -> Check:
     return check_float
 
 
-def check_bool(value: Any) -> Any:
+def check_bool(value: Any, _type: Any = None) -> Any:
     if value is True or value is False:
         return value
     raise InvalidValue("bool_type", "Input should be a valid boolean (true or false)" + _got(value), value)
 
 
-def check_str(value: Any) -> Any:
+def check_str(value: Any, _type: Any = None) -> Any:
     if isinstance(value, str):
         return value
     raise InvalidValue("string_type", "Input should be a valid string" + _got(value), value)
@@ -111,7 +113,7 @@ def literal_check(allowed: tuple[Any, ...]) -> Check:
     keys = frozenset((type(a), a) for a in allowed)
     msg = f"Input should be {_one_of(allowed)}"
 
-    def check_literal(value: Any) -> Any:
+    def check_literal(value: Any, _type: Any = None) -> Any:
         try:
             if (type(value), value) in keys:
                 return value
@@ -126,7 +128,7 @@ def enum_check(cls: type[enum.Enum]) -> Check:
     members = {(type(m.value), m.value): m for m in cls}
     msg = f"Input should be {_one_of(tuple(m.value for m in cls))}"
 
-    def check_enum(value: Any) -> Any:
+    def check_enum(value: Any, _type: Any = None) -> Any:
         if isinstance(value, cls):
             return value
         try:
@@ -145,7 +147,7 @@ def _is_optional(tp: Any) -> bool:
 def scalar_check(annotation: Any) -> Check | None:
     """A direct check for scalar annotations (one call per field), or None for cattrs."""
     if annotation is Any or annotation is object:
-        return lambda value: value
+        return lambda value, _type=None: value
     simple = {bool: check_bool, str: check_str, int: int_check(), float: float_check()}
     if annotation in simple:
         return simple[annotation]
@@ -154,19 +156,13 @@ def scalar_check(annotation: Any) -> Check | None:
     return None
 
 
-def _hook(check: Check) -> Callable[[Any, Any], Any]:
-    return lambda value, _type: check(value)
-
-
 for _scalar in (bool, str, int, float):
-    converter.register_structure_hook(_scalar, _hook(scalar_check(_scalar)))  # type: ignore[arg-type]
+    converter.register_structure_hook(_scalar, scalar_check(_scalar))  # type: ignore[arg-type]
 converter.register_structure_hook_factory(
     lambda t: typing.get_origin(t) is typing.Literal,  # type: ignore[comparison-overlap]
-    lambda t: _hook(literal_check(typing.get_args(t))),
+    lambda t: literal_check(typing.get_args(t)),
 )
-converter.register_structure_hook_factory(
-    lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda t: _hook(enum_check(t))
-)
+converter.register_structure_hook_factory(lambda t: isinstance(t, type) and issubclass(t, enum.Enum), enum_check)
 
 
 def _parse_iso(kind: type) -> Callable[[Any, Any], Any]:
@@ -268,6 +264,18 @@ converter.register_structure_hook_factory(
 )
 
 
+def _plain_data(tp: Any) -> bool:
+    """Values of this type are JSON-like already: dumping them is the identity."""
+    if tp in (int, float, str, bool, type(None), Any):
+        return True
+    origin = typing.get_origin(tp)
+    union = origin in (typing.Union, types.UnionType)
+    return origin is typing.Literal or (union and all(map(_plain_data, typing.get_args(tp))))
+
+
+converter.register_unstructure_hook_factory(_plain_data, lambda _: identity)
+
+
 def _attrs_factory(tp: Any) -> Callable[[Any, Any], Any]:
     """cattrs' generated hook for a plain attrs class; an instance passes as it is."""
     inner = make_dict_structure_fn(tp, converter)
@@ -306,11 +314,11 @@ def field_check(
         check = (int_check if base is int else float_check)(ge, le)
     else:
         structure = converter.structure
-        check = scalar_check(base) or (lambda value: structure(value, base))
+        check = scalar_check(base) or (lambda value, _type=None: structure(value, base))
     if min_length or custom is not None:
         typed = check
 
-        def check(value: Any) -> Any:
+        def check(value: Any, _type: Any = None) -> Any:
             value = typed(value)
             if min_length and len(value) < min_length:
                 msg = f"Input should have at least {min_length} item{'s' if min_length != 1 else ''}, not {len(value)}"
@@ -326,7 +334,7 @@ def field_check(
 
     if optional:
         inner = check
-        return lambda value: None if value is None else inner(value)
+        return lambda value, _type=None: None if value is None else inner(value)
     return check
 
 
