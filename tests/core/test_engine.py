@@ -1,9 +1,11 @@
 """The cattrs engine: any field type cattrs structures, user hooks, assignment, evolve, defaults."""
 
+import copy
 import datetime
 import enum
 import json
 import pathlib
+import pickle
 
 import attrs
 import cattrs
@@ -178,6 +180,13 @@ class TestAssignmentAndEvolve:
 
 
 class TestApi:
+    def test_copy_and_pickle(self):
+        cfg = AttentionConfig.from_dict({"hidden_dim": 8, "num_heads": 2, "window": [1, 2]})
+        for clone in (copy.deepcopy(cfg), copy.copy(cfg), pickle.loads(pickle.dumps(cfg))):
+            assert clone == cfg
+            assert clone.window == [1, 2]
+            assert clone.model_fields_set == {"hidden_dim", "num_heads"}
+
     def test_from_dict_takes_an_instance(self):
         cfg = AttentionConfig(hidden_dim=8, num_heads=2)
         assert AttentionConfig.from_dict(cfg) is cfg

@@ -41,14 +41,25 @@ class EveryOption(Config):
         self.double = 2 * self.count
 
 
+@config
+class Nested(Config):
+    """Configs inside configs: the loader calls their hooks directly."""
+
+    stages: list[EveryOption] = field(min_length=1)
+    tokens: list[TokenSpec] = field(factory=list)
+    attention: AttentionConfig | None = field(default=None)
+    pattern: AttentionPattern = field(default=AttentionPattern(query_tokens=["q"], key_value_tokens=["k"]))
+
+
 CLASSES: list[type[Config]] = [
-    AttentionConfig, AttentionPattern, TokenSpec, EveryOption, *(lazy(name) for name in MODULE_CONFIGS)
+    AttentionConfig, AttentionPattern, TokenSpec, EveryOption, Nested, *(lazy(name) for name in MODULE_CONFIGS)
 ]  # fmt: skip
 VALID: dict[type[Config], dict[str, Any]] = {
     AttentionConfig: {"hidden_dim": 64, "num_heads": 4},
     AttentionPattern: {"query_tokens": ["a"], "key_value_tokens": ["b"]},
     TokenSpec: {"name": "surface_anchors", "size": 3},
     EveryOption: {"count": 4},
+    Nested: {"stages": [{"count": 2}], "tokens": [{"a_b": 1}], "attention": {"hidden_dim": 8, "num_heads": 2}},
 }
 json_leaf = st.one_of(
     st.none(),

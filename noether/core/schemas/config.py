@@ -23,6 +23,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from noether.core.schemas.converter import converter, field_check, jsonable
 from noether.core.schemas.errors import InvalidValue, ValidationError, error, translate
+from noether.core.schemas.fast import Doubt, make_loader
 
 if sys.version_info >= (3, 11):
     from typing import Self, dataclass_transform
@@ -35,6 +36,7 @@ _META = "noether"
 _INTERNAL = ("model_extra", "_fields_set")
 _IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, tuple, frozenset)
 _setattr = object.__setattr__
+_STR_KEYS = {str}
 _explaining = contextvars.ContextVar("noether_explaining", default=False)
 
 
@@ -199,6 +201,8 @@ def config(cls: type[C] | None = None, /, *, extra: ExtraMode | None = None) -> 
             cls.__attrs_post_init__ = validators[0] if len(validators) == 1 else _run(validators)  # type: ignore[attr-defined]
         new = attrs.define(cls, kw_only=True, slots=True, init=False, repr=False, field_transformer=_install_checks)
         own = [a for a in attrs.fields(new) if a.name not in _INTERNAL]
+        if "to_dict" not in vars(cls):
+            new.to_dict = Config.to_dict  # type: ignore[method-assign]  # each class installs its dump on first use
         new.model_fields = {a.name: _info(a) for a in own}
         new.__noether_names__ = frozenset(new.model_fields)
         new.__noether_derived__ = {n: _check(i) for n, i in new.model_fields.items() if i.derived}
@@ -236,35 +240,6 @@ def _structure_fn(cls: Any, detailed: bool) -> Any:
 _detailed_structure = functools.cache(lambda cls: _structure_fn(cls, detailed=True))
 
 
-def _checked_initializer(cls: Any) -> Callable[..., Any]:
-    """Build an instance from values the loader has checked already.
-
-    attrs runs a field's converter on its default too; an initializer generated
-    by attrs for the same fields without converters assigns defaults as they are
-    (checked once, when the class was defined) and given values as checked.
-    """
-    these = {
-        a.name: attrs.field(default=a.default, init=a.init, kw_only=True, on_setattr=_keep) for a in attrs.fields(cls)
-    }
-    values: Any = attrs.make_class(f"{cls.__name__}Values", these, slots=True, init=False)
-    init = values.__attrs_init__
-    new, post_init = cls.__new__, getattr(cls, "__attrs_post_init__", None)
-
-    def initialize(**kwargs: Any) -> Any:
-        instance = new(cls)
-        init(instance, **kwargs)
-        if post_init is not None:
-            post_init(instance)
-        _setattr(instance, "_fields_set", kwargs.keys())
-        return instance
-
-    return initialize
-
-
-def _keep(instance: Any, attribute: Any, value: Any) -> Any:
-    return value  # a setattr hook: attrs' initializer then assigns through object.__setattr__
-
-
 def _structure_factory(cls: type["Config"]) -> Callable[[Any, Any], Any]:
     return cls._structure_hook()
 
@@ -296,7 +271,7 @@ class Config:
             for a in attrs.fields(type(self)):
                 _setattr(self, a.name, getattr(fresh, a.name))
             return
-        _setattr(self, "_fields_set", kwargs.keys())
+        _setattr(self, "_fields_set", tuple(kwargs))
 
     if not TYPE_CHECKING:
 
@@ -318,15 +293,8 @@ class Config:
 
     @classmethod
     def _structure_hook(cls) -> Callable[[Any, Any], Any]:
-        """The hook ``converter`` uses for this class: cattrs' generated function, kept fast.
-
-        Keys beyond the init fields (derived values, extras) are rare, so they are
-        looked at only when there are more keys than fields given.
-        """
-        fast = _structure_fn(cls, detailed=False)
-        # Build from checked values, not through Config.__init__ (which would check them again
-        # and explain a failure itself): a failure here is explained once, below, with the whole input.
-        fast.__defaults__ = tuple(_checked_initializer(cls) if d is cls else d for d in fast.__defaults__ or ())
+        """The hook ``converter`` uses for this class: the generated loader (:mod:`.fast`), and
+        cattrs' detailed validation (``_explain``) for whatever the loader doubts."""
         init_names = cls.__noether_names__ - cls.__noether_derived__.keys()
         derived, allow, explain = tuple(cls.__noether_derived__), cls.__noether_extra__ == "allow", cls._explain
 
@@ -336,19 +304,20 @@ class Config:
                 if name in extra:
                     setattr(instance, name, extra.pop(name))
             if extra:
-                if not allow or any(type(k) is not str for k in extra):
-                    return explain(data)
+                if not allow or set(map(type, extra)) != _STR_KEYS:
+                    raise Doubt
                 _setattr(instance, "model_extra", extra)
             return instance
 
+        fast = make_loader(cls, rest)
+
         def structure(data: Any, _type: Any = cls) -> Any:
-            if type(data) is cls:
-                return data
             try:
-                instance = fast(data)
-                return instance if len(data) == len(instance._fields_set) else rest(instance, data)
+                return fast(data)
             except Exception:
                 return explain(data)
+
+        structure.load = fast  # type: ignore[attr-defined]  # for subclasses' own hooks (TokenSpec)
 
         return structure
 
@@ -413,10 +382,9 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that ``from_dict`` turns back into an equal config."""
-        dump = type(self).__dict__.get("__noether_dump__")
-        if dump is None:  # the converter's hook for this class, looked up once
-            dump = converter.get_unstructure_hook(type(self))
-            type.__setattr__(type(self), "__noether_dump__", dump)
+        # The converter's hook for this class becomes the class's to_dict: later calls go straight to it.
+        dump = converter.get_unstructure_hook(type(self))
+        type.__setattr__(type(self), "to_dict", dump)
         return dump(self)  # type: ignore[no-any-return]
 
     @classmethod

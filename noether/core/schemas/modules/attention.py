@@ -76,8 +76,13 @@ class TokenSpec(Config):
     @classmethod
     def _structure_hook(cls) -> Callable[[Any, Any], Any]:
         fields_form: Any = super()._structure_hook()
+        load = fields_form.load
 
         def structure(data: Any, _type: Any = cls) -> Any:
+            if type(data) is dict and len(data) == 1 and "name" not in data and "size" not in data:
+                ((name, size),) = data.items()
+                if type(name) is str and (size is None or (type(size) is int and size >= 0)):  # plainly valid
+                    return load({"name": name, "size": size})
             pair = isinstance(data, Mapping) and not data.keys() & _FIELD_KEYS
             if (pair and len(data) != 1) or not (pair or isinstance(data, (Mapping, TokenSpec))):
                 got = f"{len(data)} keys" if isinstance(data, Mapping) else type(data).__name__

@@ -1,0 +1,120 @@
+"""A generated loader per config class: the hot path of ``from_dict``.
+
+cattrs' generated functions call one hook per field and attrs' ``__init__`` one
+converter per field, defaults included; on a small config that is twice what
+pydantic-core spends. Like those two libraries, this writes one straight-line
+function per class, but tests scalar values inline (``type(v) is int and v >= 1``)
+and calls a field's check only for values that are not plainly valid.
+
+The loader accepts a subset of what the checks accept and never explains: on
+any doubt it raises, and the caller falls back to cattrs' generated functions
+(the validated path), which decide and explain. The property tests hold both
+paths to the same decision and the same values on every config class.
+"""
+
+import collections.abc
+import inspect
+import math
+import typing
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from noether.core.schemas.converter import converter
+
+
+class Doubt(Exception):
+    """The input needs the validated path."""
+
+
+def _test(annotation: Any, ge: float | None, le: float | None, var: str, names: dict[str, Any]) -> str | None:
+    """A Python expression true when ``var`` is valid as it is, or None to always call the check."""
+    bounds = [f"{var} >= {ge!r}"] if ge is not None else []
+    bounds += [f"{var} <= {le!r}"] if le is not None else []
+    if annotation is bool:
+        return f"({var} is True or {var} is False)"
+    if annotation is str:
+        return f"type({var}) is str"
+    if annotation is int:
+        return " and ".join([f"type({var}) is int", *bounds])
+    if annotation is float and all(math.isfinite(b) for b in (ge, le) if b is not None):
+        return " and ".join([f"type({var}) is float", *(bounds or [f"-{math.inf!r} < {var} < {math.inf!r}"])])
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Literal and all(type(a) is str for a in args):
+        key = f"_allowed_{len(names)}"
+        names[key] = frozenset(args)
+        return f"(type({var}) is str and {var} in {key})"
+    if type(None) in args and len(args) == 2:
+        inner = _test(next(a for a in args if a is not type(None)), ge, le, var, names)
+        return None if inner is None else f"({var} is None or {inner})"
+    if origin in (list, collections.abc.Sequence) and args == (str,):
+        names["_STR"] = {str}
+        return f"(type({var}) is list and (not {var} or set(map(type, {var})) == _STR))"
+    return None
+
+
+def _value(info: Any, i: int, names: dict[str, Any], owner: type) -> list[str]:
+    """Lines that leave field ``i``'s checked value in ``v``: inline when plainly valid, else its check."""
+    check = [f"v = _c{i}(v)"]
+    if info.check is not None:
+        return check
+    origin, args = typing.get_origin(info.annotation), typing.get_args(info.annotation)
+    many = origin in (list, collections.abc.Sequence)
+    nested = args[0] if many and args else info.annotation
+    if hasattr(nested, "model_fields") and nested is not owner:  # configs, or lists of them: their hooks, directly
+        names[f"_h{i}"] = converter.get_structure_hook(nested)
+        if many:
+            return [f"if type(v) is list and len(v) >= {info.min_length}:", f"    v = [_h{i}(x) for x in v]",
+                    "else:", f"    {check[0]}"]  # fmt: skip
+        return ["if type(v) is dict:", f"    v = _h{i}(v)", "else:", f"    {check[0]}"]
+    test = _test(info.annotation, info.ge, info.le, "v", names)
+    if test is None:
+        return check
+    copy = test.startswith("(type(v) is list")  # a list is stored as a copy, as its check would
+    if info.min_length:
+        if not copy:
+            return check
+        test = f"{test} and len(v) >= {info.min_length}"
+    return [f"if {test}:", f"    v = {'v[:]' if copy else 'v'}", "else:", f"    {check[0]}"]
+
+
+def make_loader(cls: Any, rest: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+    """``load(data)`` for ``cls``: the instance, or :class:`Doubt` (or any error) for the validated path.
+
+    ``rest(instance, data)`` finishes an instance when ``data`` has keys beyond the init fields.
+    """
+    names: dict[str, Any] = {"Doubt": Doubt, "_cls": cls, "_new": cls.__new__, "_set": object.__setattr__,
+                             "_rest": rest, "_post": getattr(cls, "__attrs_post_init__", None)}  # fmt: skip
+    lines = ["def load(o, _type=None):", "    if type(o) is not dict:", "        if type(o) is _cls:",
+             "            return o", "        raise Doubt", "    self = _new(_cls)", "    n = 0"]  # fmt: skip
+    init_names = []
+    for i, a in enumerate(attrs.fields(cls)):
+        names[f"_s{i}"] = inspect.getattr_static(cls, a.name).__set__  # the slot itself: no setattr hooks
+        info = cls.model_fields.get(a.name)
+        default = a.default.factory() if isinstance(a.default, attrs.Factory) else a.default  # type: ignore[arg-type]
+        if info is None or info.derived:  # bookkeeping and derived fields: their defaults
+            names[f"_d{i}"] = None if default is attrs.NOTHING else default
+            lines.append(f"    _s{i}(self, {'{}' if a.name == 'model_extra' else f'_d{i}'})")
+            continue
+        init_names.append(a.name)
+        names[f"_c{i}"] = a.converter
+        lines += [f"    if {a.name!r} in o:", f"        v = o[{a.name!r}]", "        n += 1"]
+        lines += [f"        {line}" for line in _value(info, i, names, cls)]
+        if a.default is attrs.NOTHING:
+            lines += ["    else:", "        raise Doubt"]
+        elif isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
+            names[f"_f{i}"] = a.default.factory
+            lines += ["    else:", f"        v = _c{i}(_f{i}())"]
+        else:
+            names[f"_d{i}"] = a.converter(a.default)  # checked once, here
+            lines += ["    else:", f"        v = _d{i}"]
+        lines.append(f"    _s{i}(self, v)")
+    names["_names"] = frozenset(init_names)
+    if names["_post"] is not None:
+        lines.append("    _post(self)")
+    lines += ["    _set(self, '_fields_set', o.keys() & _names)", "    return self if n == len(o) else _rest(self, o)"]
+    source = "\n".join(lines)
+    exec(compile(source, f"<noether loader {cls.__module__}.{cls.__qualname__}>", "exec"), names)
+    load: Callable[..., Any] = names["load"]
+    return load
