@@ -5,6 +5,7 @@ name imports that implementation alone. See the README's "Writing a plugin".
 Heavy names are imported on first access, so ``noether-attention list`` stays fast.
 """
 
+import threading
 from typing import TYPE_CHECKING
 
 from noether._lazy import lazy_exports
@@ -50,10 +51,15 @@ _LAZY = {
 _lazy_getattr, __dir__ = lazy_exports(globals(), _LAZY)
 
 
-def __getattr__(name: str) -> object:
-    if name == "attention_registry":  # the process-wide registry, made on first use
-        from noether.registry.registry import AttentionRegistry
+_singleton_lock = threading.Lock()
 
-        globals()[name] = AttentionRegistry()
+
+def __getattr__(name: str) -> object:
+    if name == "attention_registry":  # the process-wide registry, made once on first use
+        with _singleton_lock:
+            if name not in globals():
+                from noether.registry.registry import AttentionRegistry
+
+                globals()[name] = AttentionRegistry()
         return globals()[name]
     return _lazy_getattr(name)

@@ -49,7 +49,7 @@ def build_attention(
     resolved = registry.resolve(chosen)
     typed = resolved.config.coerce(config if isinstance(config, resolved.config) else options)
     module = resolved.module(typed)
-    registry.hook.noether_attention_built(name=resolved.qualified, module=module, config=typed)
+    registry.notify_built(resolved.qualified, module, typed)
     return module
 
 

@@ -8,9 +8,10 @@ whose module is the plugin that pluggy registers on first use.
 
 Environment, read at scan time, before any plugin could run:
 
-* ``NOETHER_DISABLE_PLUGIN_AUTOLOAD=1``: ignore entry points entirely.
+* ``NOETHER_DISABLE_PLUGIN_AUTOLOAD=1``: load no plugin; installed ones are listed as blocked.
 * ``NOETHER_PLUGINS=dist-a,dist-b``: load only plugins of these distributions
-  (names compared case-insensitively, ``-``/``_``/``.`` alike); others are listed as blocked.
+  (names compared case-insensitively, ``-``/``_``/``.`` alike); others are listed as
+  blocked. Unset or empty: no restriction.
 * ``NOETHER_ALLOW_BUILTIN_OVERRIDE=name,...``: let plugins replace these built-ins.
 """
 
@@ -60,8 +61,9 @@ class PluginEntry(NamedTuple):
 
 class Scan(NamedTuple):
     entries: tuple[PluginEntry, ...]  # plugins that may load
-    blocked: tuple[PluginEntry, ...]  # present, but excluded by NOETHER_PLUGINS
+    blocked: tuple[PluginEntry, ...]  # installed, but excluded by the environment
     autoload: bool
+    blocked_by: str = ""  # the variable (and value) that blocks them
 
 
 def normalize(distribution: str) -> str:
@@ -69,10 +71,9 @@ def normalize(distribution: str) -> str:
 
 
 def env_list(name: str) -> set[str] | None:
-    value = os.environ.get(name)
-    if value is None:
-        return None
-    return {item.strip() for item in value.split(",") if item.strip()}
+    """The comma-separated items of ``name``; None when it is unset or holds none."""
+    items = {item.strip() for item in os.environ.get(name, "").split(",") if item.strip()}
+    return items or None
 
 
 _lock = threading.Lock()
@@ -97,10 +98,12 @@ def refresh() -> None:
 
 
 def _read() -> Scan:
-    if os.environ.get("NOETHER_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower() in ("1", "true", "yes", "on"):
-        return Scan((), (), autoload=False)
+    autoload = os.environ.get("NOETHER_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower() not in ("1", "true", "yes", "on")
     allowed = env_list("NOETHER_PLUGINS")
+    blocked_by = f"NOETHER_PLUGINS={os.environ.get('NOETHER_PLUGINS', '')}" if allowed else ""
     allowed = None if allowed is None else {normalize(d) for d in allowed}
+    if not autoload:
+        allowed, blocked_by = set(), "NOETHER_DISABLE_PLUGIN_AUTOLOAD"
     entries, blocked, seen = [], [], set()
     for ep in metadata.entry_points(group=GROUP):
         dist = ep.dist
@@ -114,4 +117,4 @@ def _read() -> Scan:
         else:
             entries.append(entry)
     order = lambda e: (e.name, normalize(e.distribution))  # noqa: E731 - filesystem order is arbitrary
-    return Scan(tuple(sorted(entries, key=order)), tuple(sorted(blocked, key=order)), autoload=True)
+    return Scan(tuple(sorted(entries, key=order)), tuple(sorted(blocked, key=order)), autoload, blocked_by)

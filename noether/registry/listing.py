@@ -65,8 +65,9 @@ def rows(registered: Mapping[str, str] | None = None, failures: Mapping[str, str
                 others = ", ".join(e.distribution for e in entries if e is not entry)
                 status, reason = "conflict", f"also provided by {others}; pick one as '{entry.qualified}'"
             out.append(Row(name, entry.distribution, entry.version, entry.config_path, status, reason, entry.qualified))
-    for entry in scan().blocked:
-        reason = "distribution not in NOETHER_PLUGINS"
+    found = scan()
+    for entry in found.blocked:
+        reason = f"blocked by {found.blocked_by}"
         out.append(Row(entry.name, entry.distribution, entry.version, entry.config_path, "blocked", reason,
                        entry.qualified))  # fmt: skip
     return out

@@ -54,6 +54,9 @@ class AttentionRegistry:
         self._pending: dict[tuple[str, bool], threading.Event] = {}
         self._registered: dict[str, AttentionImplementation] = {}
         self._plugins: dict[str, Any] = {}  # plugin module name -> module object registered with pluggy
+        self._provided: dict[str, dict[str, AttentionImplementation] | RegistryError] = {}  # per plugin, once
+        self._added: list[Any] = []  # hook objects from add_hooks
+        self._muted: set[Any] = set()  # noether_attention_built hookimpls that raised once
         self._manager: Any = None
 
     # -- listing (metadata only) -----------------------------------------------------------------
@@ -145,6 +148,12 @@ class AttentionRegistry:
             )
         if entries:
             return self._plugin_target(entries[0])
+        found = discovery.scan()
+        blocked = [e.distribution for e in found.blocked if e.name == name]
+        if blocked:
+            raise PluginBlockedError(
+                f"attention {name!r} is provided by {', '.join(blocked)}, which {found.blocked_by} blocks"
+            )
         self._raise_unknown(name)
 
     def _qualified_target(
@@ -155,10 +164,11 @@ class AttentionRegistry:
         for entry in claims.get(base, []):
             if discovery.normalize(entry.distribution) == discovery.normalize(distribution):
                 return self._plugin_target(entry)
-        for entry in discovery.scan().blocked:
+        found = discovery.scan()
+        for entry in found.blocked:
             if entry.name == base and discovery.normalize(entry.distribution) == discovery.normalize(distribution):
                 raise PluginBlockedError(
-                    f"attention {name!r}: distribution {entry.distribution} is not in NOETHER_PLUGINS"
+                    f"attention {name!r}: distribution {entry.distribution} is blocked by {found.blocked_by}"
                 )
         self._raise_unknown(name)
 
@@ -214,11 +224,10 @@ class AttentionRegistry:
                 manager.unregister(plugin)
                 self._plugins.pop(target.plugin_module, None)
                 raise PluginImportError(f"plugin {where} has invalid hooks: {_one_line(exc)}") from exc
-        provided: dict[str, AttentionImplementation] = {}
-        for hook in manager.hook.noether_attention_implementations.get_hookimpls():
-            if hook.plugin is plugin:
-                provided.update(hook.function())
+        provided = self._provided_by(target.plugin_module, plugin, where)
         impl = provided.get(target.name)
+        if impl is None and target.entry is not None:  # no hook for the name: the entry point alone declares it
+            impl = _from_entry_point(target.entry, where)
         if not isinstance(impl, AttentionImplementation):
             raise InvalidImplementationError(
                 f"plugin {where} does not provide {target.name!r} from noether_attention_implementations "
@@ -231,16 +240,59 @@ class AttentionRegistry:
             )
         return impl
 
+    def _provided_by(self, plugin_name: str, plugin: Any, where: str) -> dict[str, AttentionImplementation]:
+        """What one plugin's ``noether_attention_implementations`` returns, asked once.
+
+        Plugins load one at a time, when a name of theirs is first used, so the hook
+        is called per plugin (pluggy's ``subset_hook_caller``) rather than for all:
+        a plugin that raises then fails alone, named, and is not asked again.
+        """
+        with self._register_lock:
+            known = self._provided.get(plugin_name)
+            if known is None:
+                others = [p for name, p in self._plugins.items() if name != plugin_name] + self._added
+                caller = self._plugin_manager().subset_hook_caller("noether_attention_implementations", others)
+                try:
+                    results = caller()
+                    known = {name: impl for result in results for name, impl in dict(result).items()}
+                except Exception as exc:
+                    known = PluginImportError(
+                        f"plugin {where}: noether_attention_implementations raised {_one_line(exc)}"
+                    )
+                    known.__cause__ = exc
+                self._provided[plugin_name] = known
+        if isinstance(known, RegistryError):
+            raise type(known)(*known.args) from known.__cause__
+        return known
+
     def _plugin_manager(self) -> Any:
-        if self._manager is None:
-            import pluggy
+        with self._register_lock if self._manager is None else contextlib.nullcontext():
+            if self._manager is None:  # made once, also when threads race to use the first plugin
+                import pluggy
 
-            from noether.registry import hookspecs
+                from noether.registry import hookspecs
 
-            manager = pluggy.PluginManager(hookspecs.PROJECT)
-            manager.add_hookspecs(hookspecs)
-            self._manager = manager
+                manager = pluggy.PluginManager(hookspecs.PROJECT)
+                manager.add_hookspecs(hookspecs)
+                self._manager = manager
         return self._manager
+
+    def notify_built(self, name: str, module: Any, config: Any) -> None:
+        """Call every ``noether_attention_built`` hook; one that raises is reported once and muted,
+        so a broken plugin never breaks building built-ins or other plugins' attentions."""
+        for impl in reversed(self._plugin_manager().hook.noether_attention_built.get_hookimpls()):
+            if impl in self._muted:
+                continue
+            try:
+                impl.function(name=name, module=module, config=config)
+            except Exception as exc:
+                self._muted.add(impl)
+                warnings.warn(
+                    f"plugin {impl.plugin_name}: noether_attention_built raised {_one_line(exc)}; "
+                    "its hook is skipped from now on",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
 
     def add_hooks(self, plugin: Any) -> None:
         """Register an object whose methods implement hooks (say ``noether_attention_built``)."""
@@ -252,6 +304,7 @@ class AttentionRegistry:
             except Exception:
                 manager.unregister(plugin)
                 raise
+            self._added.append(plugin)
 
     @property
     def hook(self) -> Any:
@@ -288,14 +341,37 @@ class AttentionRegistry:
 
     @contextlib.contextmanager
     def isolated(self) -> Iterator["AttentionRegistry"]:
-        """Restore registrations, resolutions and failures on exit (for tests and notebooks)."""
+        """Restore registrations, resolutions, failures and added hooks on exit (for tests and notebooks)."""
         with self._lock:
-            saved = (dict(self._registered), dict(self._done), dict(self._failed))
+            saved = (dict(self._registered), dict(self._done), dict(self._failed), set(self._muted))
+        added = len(self._added)
         try:
             yield self
         finally:
+            with self._register_lock:
+                for plugin in self._added[added:]:
+                    self._manager.unregister(plugin)
+                del self._added[added:]
             with self._lock:
-                self._registered, self._done, self._failed = saved
+                self._registered, self._done, self._failed, self._muted = saved
+
+
+def _from_entry_point(entry: discovery.PluginEntry, where: str) -> AttentionImplementation | None:
+    """An implementation declared by its entry point alone: the config class names its module class."""
+    from noether._lazy import import_target
+
+    try:
+        config = import_target(entry.config_path)
+    except Exception as exc:
+        raise PluginImportError(f"plugin {where}: {entry.config_path}: {_one_line(exc)}") from exc
+    module = getattr(config, "module_class", None)
+    if module is None:
+        return None
+    if not isinstance(module, str):
+        raise InvalidImplementationError(
+            f"plugin {where}: module_class must be a 'module:Class' string, got {module!r}"
+        )
+    return AttentionImplementation(module, config)
 
 
 def _one_line(exc: BaseException) -> str:

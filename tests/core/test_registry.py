@@ -1,6 +1,8 @@
 """Registry behaviour that needs no torch: listing, config resolution, failures, controls."""
 
+import concurrent.futures
 import sys
+import time
 
 import pytest
 
@@ -157,8 +159,14 @@ class TestFailures:
         silent = "from noether.registry import hookimpl\n@hookimpl\ndef noether_attention_implementations():\n" \
             "    return {}\n"  # fmt: skip
         site.distribution("mute-attention", {"mute": "mute_attention:Cfg"}, {"mute_attention/__init__.py": silent})
-        with pytest.raises(InvalidImplementationError, match=r"does not provide 'mute' .* \(it provides \[\]\)"):
+        with pytest.raises(PluginImportError, match=r"mute-attention .*mute_attention:Cfg: AttributeError"):
             registry.resolve_config("mute")
+        silent_with_config = silent + "from noether.core.schemas.modules import AttentionConfig as Cfg\n"
+        site.distribution(
+            "hush-attention", {"hush": "hush_attention:Cfg"}, {"hush_attention/__init__.py": silent_with_config}
+        )
+        with pytest.raises(InvalidImplementationError, match=r"does not provide 'hush' .* \(it provides \[\]\)"):
+            registry.resolve_config("hush")
 
     def test_malformed_entry_point(self, site, registry):
         site.distribution("odd-attention", {"odd": "odd_attention"}, {"odd_attention/__init__.py": ""})
@@ -175,8 +183,14 @@ class TestControls:
         monkeypatch.setenv("NOETHER_DISABLE_PLUGIN_AUTOLOAD", "1")
         registry.refresh()
         assert "wing" not in registry.names()
-        with pytest.raises(UnknownAttentionError, match=r"Available \(plugin autoloading is disabled\)"):
+        assert (row(registry, "wing").status, row(registry, "wing").reason) == (
+            "blocked", "blocked by NOETHER_DISABLE_PLUGIN_AUTOLOAD"
+        )  # fmt: skip
+        with pytest.raises(PluginBlockedError, match="'wing' is provided by wing-attention, which "
+                           "NOETHER_DISABLE_PLUGIN_AUTOLOAD blocks"):  # fmt: skip
             registry.resolve_config("wing")
+        with pytest.raises(UnknownAttentionError, match=r"Available \(plugin autoloading is disabled\)"):
+            registry.resolve_config("nowhere")
         assert registry.resolve_config("dot_product").__name__ == "DotProductAttentionConfig"
         assert imported() == []
 
@@ -186,13 +200,72 @@ class TestControls:
         monkeypatch.setenv("NOETHER_PLUGINS", "Wing_Attention")
         registry.refresh()
         assert row(registry, "tail").status == "blocked"
+        assert row(registry, "tail").reason == "blocked by NOETHER_PLUGINS=Wing_Attention"
         assert "tail" not in registry.names()
-        with pytest.raises(UnknownAttentionError):
+        with pytest.raises(PluginBlockedError, match="'tail' is provided by tail-attention, which NOETHER_PLUGINS"):
             registry.resolve_config("tail")
-        with pytest.raises(PluginBlockedError, match="tail-attention is not in NOETHER_PLUGINS"):
+        with pytest.raises(PluginBlockedError, match="tail-attention is blocked by NOETHER_PLUGINS=Wing_Attention"):
             registry.resolve_config("tail-attention:tail")
         assert registry.resolve_config("wing").__name__ == "WingAttentionConfig"
         assert imported() == ["wing_attention.config"]
+
+    @pytest.mark.parametrize("value", ["", " , "])
+    def test_empty_allow_list_restricts_nothing(self, site, registry, monkeypatch, value):
+        site.plugin("wing-attention", "wing", "wing_attention")
+        monkeypatch.setenv("NOETHER_PLUGINS", value)
+        registry.refresh()
+        assert row(registry, "wing").status == "ok"
+        assert registry.resolve_config("wing").__name__ == "WingAttentionConfig"
+
+
+class TestPluginHooks:
+    RAISING = """
+from noether.core.schemas import config
+from noether.core.schemas.modules import AttentionConfig
+from noether.registry import hookimpl
+import sys
+sys.__dict__.setdefault("noether_hook_calls", []).append(__name__)
+
+
+@config
+class {cls}(AttentionConfig):
+    pass
+
+
+@hookimpl
+def noether_attention_implementations():
+    sys.noether_hook_calls.append("hook")
+    raise RuntimeError("hook exploded")
+"""
+
+    def test_raising_hook_is_attributed_remembered_and_isolated(self, site, registry, monkeypatch):
+        monkeypatch.setattr(sys, "noether_hook_calls", [], raising=False)
+        source = self.RAISING.format(cls="BoomConfig")
+        site.distribution("boom-attention", {"boom": "boom_attention:BoomConfig", "bang": "boom_attention:BoomConfig"},
+                          {"boom_attention/__init__.py": source})  # fmt: skip
+        site.plugin("wing-attention", "wing", "wing_attention")
+        for name in ("boom", "boom", "bang"):
+            with pytest.raises(PluginImportError, match="plugin boom-attention .*raised RuntimeError: hook exploded"):
+                registry.resolve_config(name)
+        assert sys.noether_hook_calls == ["boom_attention", "hook"]  # imported once, the hook asked once
+        assert row(registry, "boom").status == "broken"
+        assert registry.resolve_config("wing").__name__ == "WingAttentionConfig"
+        assert registry.resolve_config("dot_product").__name__ == "DotProductAttentionConfig"
+
+    def test_entry_point_alone_declares_a_name(self, site, registry):
+        source = """
+from typing import ClassVar
+from noether.core.schemas import config
+from noether.core.schemas.modules import AttentionConfig
+
+
+@config
+class OnceConfig(AttentionConfig):
+    module_class: ClassVar[str] = "once_attention.module:Module"
+"""
+        site.distribution("once-attention", {"once": "once_attention.config:OnceConfig"},
+                          {"once_attention/__init__.py": "", "once_attention/config.py": source})  # fmt: skip
+        assert registry.resolve_config("once").__name__ == "OnceConfig"
 
 
 class TestRegistration:
@@ -208,16 +281,86 @@ class TestRegistration:
             registry.resolve_config("mine")
 
     def test_strings_and_builtin_protection(self, registry):
+        from noether.core.schemas.modules import AttentionConfig
+
         config = "noether.modeling.modules.attention.dot_product.config:DotProductAttentionConfig"
         with registry.isolated():
             with pytest.raises(BuiltinOverrideError, match="'dot_product' is a built-in attention; pass override=True"):
                 registry.register("dot_product", "torch.nn:Identity", config)
             with pytest.warns(UserWarning, match="replacing the built-in attention 'dot_product'"):
-                registry.register("dot_product", "torch.nn:Identity", config, override=True)
-            assert registry.resolve_config("dot_product").__name__ == "DotProductAttentionConfig"
+                registry.register("dot_product", "torch.nn:Identity", AttentionConfig, override=True)
+            assert registry.resolve_config("dot_product") is AttentionConfig  # the override took effect
+        assert registry.resolve_config("dot_product").__name__ == "DotProductAttentionConfig"  # and was undone
         assert set(BUILTINS) <= set(registry.names())
 
     @pytest.mark.parametrize("name", ["", "a:b", 3])
     def test_bad_names(self, registry, name):
         with pytest.raises(ValueError, match="attention names are non-empty strings without ':'"):
             registry.register(name, "torch.nn:Identity", "noether.core.schemas.modules:AttentionConfig")
+
+
+class TestConcurrency:
+    """Every lazily built object is made once, however many threads ask first (delays widen the races)."""
+
+    def test_manager_made_once_under_racing_first_use(self, site, monkeypatch):
+        import pluggy
+
+        from noether.registry import AttentionRegistry
+
+        made, slow_init = [], pluggy.PluginManager.__init__
+
+        def delayed(self, *args, **kwargs):
+            time.sleep(0.01)
+            made.append(self)
+            slow_init(self, *args, **kwargs)
+
+        monkeypatch.setattr(pluggy.PluginManager, "__init__", delayed)
+        for package in ("multi_attention", "solo_attention"):
+            names = {f"{package[:4]}{i}": f"{package}.config:Config{i}" for i in range(4)}
+            config = "\n".join(
+                ["from noether.core.schemas import config", "from noether.core.schemas.modules import AttentionConfig",
+                 "from noether.registry import AttentionImplementation, hookimpl", "import sys",
+                 "sys.__dict__.setdefault('noether_test_imports', []).append(__name__)"]
+                + [f"@config\nclass Config{i}(AttentionConfig):\n    pass" for i in range(4)]
+                + ["@hookimpl\ndef noether_attention_implementations():",
+                   f"    return {{n: AttentionImplementation('x:y', globals()[p.split(':')[1]]) for n, p in {names!r}.items()}}"]
+            )  # fmt: skip
+            files = {f"{package}/__init__.py": "", f"{package}/config.py": config}
+            site.distribution(package.replace("_", "-"), names, files)
+        wanted = [f"{p}{i}" for p in ("mult", "solo") for i in range(4)] * 2
+        for _ in range(50):
+            registry, made[:] = AttentionRegistry(), []
+            for module in [m for m in sys.modules if m.startswith(("multi_attention", "solo_attention"))]:
+                del sys.modules[module]
+            sys.noether_test_imports.clear()
+            with concurrent.futures.ThreadPoolExecutor(16) as pool:
+                configs = list(pool.map(registry.resolve_config, wanted))
+            assert [c.__name__ for c in configs] == [f"Config{i}" for i in range(4)] * 4
+            assert sorted(sys.noether_test_imports) == ["multi_attention.config", "solo_attention.config"]
+            assert len(made) == 1
+
+    def test_singleton_made_once_and_keeps_every_registration(self, monkeypatch):
+        import noether.registry as package
+        from noether.core.schemas.modules import AttentionConfig
+        from noether.registry.registry import AttentionRegistry
+
+        slow_init = AttentionRegistry.__init__
+
+        def delayed(self):
+            time.sleep(0.005)
+            slow_init(self)
+
+        monkeypatch.setattr(AttentionRegistry, "__init__", delayed)
+        for _ in range(20):
+            monkeypatch.delitem(vars(package), "attention_registry", raising=False)
+
+            def register(i: int) -> object:
+                registry = package.attention_registry
+                registry.register(f"mine{i}", "torch.nn:Identity", AttentionConfig)
+                return registry
+
+            with concurrent.futures.ThreadPoolExecutor(16) as pool:
+                registries = set(map(id, pool.map(register, range(16))))
+            assert len(registries) == 1
+            assert {f"mine{i}" for i in range(16)} <= set(package.attention_registry.names())
+        monkeypatch.delitem(vars(package), "attention_registry", raising=False)
