@@ -29,6 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--queries", type=int, help="override the size of every query group")
 
+    doctor = commands.add_parser(
+        "doctor", help="check every installed plugin: config imports without torch, module builds and runs"
+    )
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+
     bench = commands.add_parser("bench", help="compare implementations on the same shapes")
     bench.add_argument("names", nargs="+", metavar="NAME", help="implementations to compare")
     bench.add_argument("--tokens", type=int, default=4096)
@@ -61,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from noether.cli.run import run_file
 
             return run_file(args)
+        if args.command == "doctor":
+            from noether.cli.doctor import run_doctor
+
+            return run_doctor(args)
         from noether.cli.bench import run_bench
 
         return run_bench(args)

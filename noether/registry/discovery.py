@@ -21,28 +21,12 @@ import threading
 from importlib import metadata
 from typing import NamedTuple
 
+from noether.catalog import builtin_attention
+
 GROUP = "noether.attention"
 BUILTIN = "built-in"
 
-_ATTENTION = "noether.modeling.modules.attention"
-BUILTINS: dict[str, tuple[str, str]] = {
-    name: (f"{_ATTENTION}.{package}.module:{module}", f"{_ATTENTION}.{package}.config:{config}")
-    for name, package, module, config in [
-        ("dot_product", "dot_product", "DotProductAttention", "DotProductAttentionConfig"),
-        ("perceiver", "perceiver", "PerceiverAttention", "PerceiverAttentionConfig"),
-        ("transolver", "transolver", "TransolverAttention", "TransolverAttentionConfig"),
-        (
-            "transolver_plusplus",
-            "transolver_plusplus",
-            "TransolverPlusPlusAttention",
-            "TransolverPlusPlusAttentionConfig",
-        ),
-        ("mixed", "mixed", "MixedAttention", "MixedAttentionConfig"),
-        ("self_anchor", "anchor", "SelfAnchorAttention", "MultiBranchAnchorAttentionConfig"),
-        ("cross_anchor", "anchor", "CrossAnchorAttention", "CrossAnchorAttentionConfig"),
-        ("joint_anchor", "anchor", "JointAnchorAttention", "JointAnchorAttentionConfig"),
-    ]
-}
+BUILTINS: dict[str, tuple[str, str]] = builtin_attention()
 """Built-in name -> (module class path, config class path)."""
 
 

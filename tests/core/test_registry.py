@@ -245,7 +245,7 @@ def noether_attention_implementations():
                           {"boom_attention/__init__.py": source})  # fmt: skip
         site.plugin("wing-attention", "wing", "wing_attention")
         for name in ("boom", "boom", "bang"):
-            with pytest.raises(PluginImportError, match="plugin boom-attention .*raised RuntimeError: hook exploded"):
+            with pytest.raises(PluginImportError, match=r"plugin boom-attention .*raised RuntimeError: hook exploded"):
                 registry.resolve_config(name)
         assert sys.noether_hook_calls == ["boom_attention", "hook"]  # imported once, the hook asked once
         assert row(registry, "boom").status == "broken"
@@ -323,7 +323,8 @@ class TestConcurrency:
                  "sys.__dict__.setdefault('noether_test_imports', []).append(__name__)"]
                 + [f"@config\nclass Config{i}(AttentionConfig):\n    pass" for i in range(4)]
                 + ["@hookimpl\ndef noether_attention_implementations():",
-                   f"    return {{n: AttentionImplementation('x:y', globals()[p.split(':')[1]]) for n, p in {names!r}.items()}}"]
+                   "    return {n: AttentionImplementation('x:y', globals()[p.split(':')[1]])",
+                   f"            for n, p in {names!r}.items()}}"]
             )  # fmt: skip
             files = {f"{package}/__init__.py": "", f"{package}/config.py": config}
             site.distribution(package.replace("_", "-"), names, files)

@@ -1,4 +1,7 @@
 import pytest
+
+pytest.importorskip("torch", reason="needs PyTorch: pip install torch (see the README)")
+
 import torch
 
 

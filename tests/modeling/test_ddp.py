@@ -2,6 +2,7 @@
 
 import socket
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -49,6 +50,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_gradients_agree_across_ranks_and_with_one_process(tmp_path):
     mp.spawn(worker, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
     rank0, rank1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")

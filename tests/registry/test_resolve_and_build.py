@@ -144,3 +144,33 @@ class TestBuild:
         registry.add_hooks(Recorder())
         build_attention({"attention": "dot_product", "hidden_dim": 8, "num_heads": 2}, registry=registry)
         assert calls == [("built-in:dot_product", "DotProductAttention", 8)]
+
+    def test_raising_built_hook_never_breaks_builds(self, registry):
+        import warnings
+
+        from noether.registry import hookimpl
+
+        calls = []
+
+        class Broken:
+            @hookimpl
+            def noether_attention_built(self, name, module, config):
+                raise RuntimeError("logger down")
+
+        class Recorder:
+            @hookimpl
+            def noether_attention_built(self, name, module, config):
+                calls.append(name)
+
+        with registry.isolated():
+            registry.add_hooks(Broken())
+            registry.add_hooks(Recorder())
+            options = {"attention": "dot_product", "hidden_dim": 8, "num_heads": 2}
+            with pytest.warns(RuntimeWarning, match="noether_attention_built raised RuntimeError: logger down"):
+                assert isinstance(build_attention(options, registry=registry), DotProductAttention)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # muted: no second warning
+                assert isinstance(build_attention(options, registry=registry), DotProductAttention)
+            assert calls == ["built-in:dot_product", "built-in:dot_product"]
+        build_attention(options, registry=registry)
+        assert calls == ["built-in:dot_product", "built-in:dot_product"]  # isolated() removed the added hooks

@@ -1,10 +1,9 @@
-"""Config of chunked dot-product attention, and the plugin hook."""
+"""Config of chunked dot-product attention, and the plugin hook (the other way to name the module class)."""
 
 from collections.abc import Mapping
 
-from noether.core.schemas import config, field
 from noether.modeling.modules.attention.dot_product.config import DotProductAttentionConfig
-from noether.registry import AttentionImplementation, hookimpl
+from noether.plugin import AttentionImplementation, config, field, hookimpl
 
 
 @config(extra="forbid")

@@ -1,8 +1,8 @@
 import torch
 
-from noether.core.schemas.modules import AttentionConfig
 from noether.modeling.modules.attention.dot_product.module import DotProductAttention
 from noether.modeling.modules.attention.heads import check_attn_mask
+from noether.plugin import AttentionConfig
 from noether_chunked_attention.config import ChunkedDotProductAttentionConfig
 
 

@@ -1,16 +1,15 @@
-"""Config of linear attention, and the plugin hook (this module is what noether registers with pluggy)."""
+"""Config of linear attention. Its entry point declares the name ``linear``; ``module_class`` names the module."""
 
-from collections.abc import Mapping
-from typing import Literal
+from typing import ClassVar, Literal
 
-from noether.core.schemas import config, field, model_validator
-from noether.core.schemas.modules import AttentionConfig
-from noether.registry import AttentionImplementation, hookimpl
+from noether.plugin import AttentionConfig, config, field, model_validator
 
 
 @config(extra="forbid")
 class LinearAttentionConfig(AttentionConfig):
     """Softmax-free linear attention: O(N) in the number of tokens."""
+
+    module_class: ClassVar[str] = "noether_linear_attention.module:LinearAttention"  # imported only when used
 
     feature_map: Literal["elu", "relu", "softplus"] = field(
         default="elu", description="Positive feature map phi applied to queries and keys (elu: elu(x) + 1)."
@@ -21,9 +20,3 @@ class LinearAttentionConfig(AttentionConfig):
     def validate_no_rope(self) -> None:
         if self.use_rope:
             raise ValueError("linear attention does not support use_rope (rotations break its positive features)")
-
-
-@hookimpl
-def noether_attention_implementations() -> Mapping[str, AttentionImplementation]:
-    return {"linear": AttentionImplementation(module="noether_linear_attention.module:LinearAttention",
-                                              config=LinearAttentionConfig)}  # fmt: skip

@@ -4,9 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from noether.core.schemas.modules import AttentionConfig
-from noether.modeling.functional.init import init_linears
-from noether.modeling.modules.attention.heads import MultiHeadAttentionBase
+from noether.plugin import AttentionConfig, MultiHeadAttentionBase, init_linears
 from noether_linear_attention.config import LinearAttentionConfig
 
 _FEATURE_MAPS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {

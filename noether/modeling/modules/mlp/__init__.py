@@ -1,11 +1,11 @@
-"""Feed-forward networks."""
+"""Feed-forward networks.
+
+Every name is exported lazily, from the table in :mod:`noether.catalog`.
+"""
 
 from noether._lazy import lazy_exports
-from noether.modeling.modules.mlp.mlp import MLPConfig
-from noether.modeling.modules.mlp.up_act_down_mlp import UpActDownMLPConfig
+from noether.catalog import exports
 
-__all__ = ["MLP", "MLPConfig", "UpActDownMLPConfig", "UpActDownMlp"]
-__getattr__, __dir__ = lazy_exports(
-    globals(),
-    {"MLP": f"{__name__}.mlp.module:MLP", "UpActDownMlp": f"{__name__}.up_act_down_mlp.module:UpActDownMlp"},
-)
+_EXPORTS = exports("mlp")
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -1,5 +1,6 @@
 from noether._lazy import lazy_exports
-from noether.modeling.modules.attention.dot_product.config import DotProductAttentionConfig
+from noether.catalog import exports
 
-__all__ = ["DotProductAttention", "DotProductAttentionConfig"]
-__getattr__, __dir__ = lazy_exports(globals(), {"DotProductAttention": f"{__name__}.module:DotProductAttention"})
+_EXPORTS = exports("attention.dot_product")
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

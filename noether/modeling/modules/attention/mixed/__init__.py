@@ -1,5 +1,6 @@
 from noether._lazy import lazy_exports
-from noether.modeling.modules.attention.mixed.config import MixedAttentionConfig
+from noether.catalog import exports
 
-__all__ = ["MixedAttention", "MixedAttentionConfig"]
-__getattr__, __dir__ = lazy_exports(globals(), {"MixedAttention": f"{__name__}.module:MixedAttention"})
+_EXPORTS = exports("attention.mixed")
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -1,5 +1,6 @@
 from noether._lazy import lazy_exports
-from noether.modeling.modules.attention.perceiver.config import PerceiverAttentionConfig
+from noether.catalog import exports
 
-__all__ = ["PerceiverAttention", "PerceiverAttentionConfig"]
-__getattr__, __dir__ = lazy_exports(globals(), {"PerceiverAttention": f"{__name__}.module:PerceiverAttention"})
+_EXPORTS = exports("attention.perceiver")
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

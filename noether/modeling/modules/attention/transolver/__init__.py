@@ -1,5 +1,6 @@
 from noether._lazy import lazy_exports
-from noether.modeling.modules.attention.transolver.config import TransolverAttentionConfig
+from noether.catalog import exports
 
-__all__ = ["TransolverAttention", "TransolverAttentionConfig"]
-__getattr__, __dir__ = lazy_exports(globals(), {"TransolverAttention": f"{__name__}.module:TransolverAttention"})
+_EXPORTS = exports("attention.transolver")
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

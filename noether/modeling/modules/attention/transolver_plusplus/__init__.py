@@ -1,7 +1,6 @@
 from noether._lazy import lazy_exports
-from noether.modeling.modules.attention.transolver_plusplus.config import TransolverPlusPlusAttentionConfig
+from noether.catalog import exports
 
-__all__ = ["TransolverPlusPlusAttention", "TransolverPlusPlusAttentionConfig"]
-__getattr__, __dir__ = lazy_exports(
-    globals(), {"TransolverPlusPlusAttention": f"{__name__}.module:TransolverPlusPlusAttention"}
-)
+_EXPORTS = exports("attention.transolver_plusplus")
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -1,5 +1,6 @@
 from noether._lazy import lazy_exports
-from noether.modeling.modules.blocks.perceiver.config import PerceiverBlockConfig
+from noether.catalog import exports
 
-__all__ = ["PerceiverBlock", "PerceiverBlockConfig"]
-__getattr__, __dir__ = lazy_exports(globals(), {"PerceiverBlock": f"{__name__}.module:PerceiverBlock"})
+_EXPORTS = exports("blocks.perceiver")
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -1,5 +1,6 @@
 from noether._lazy import lazy_exports
-from noether.modeling.modules.blocks.stack.config import TransformerStackConfig
+from noether.catalog import exports
 
-__all__ = ["TransformerStack", "TransformerStackConfig"]
-__getattr__, __dir__ = lazy_exports(globals(), {"TransformerStack": f"{__name__}.module:TransformerStack"})
+_EXPORTS = exports("blocks.stack")
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

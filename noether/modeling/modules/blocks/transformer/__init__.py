@@ -1,5 +1,6 @@
 from noether._lazy import lazy_exports
-from noether.modeling.modules.blocks.transformer.config import TransformerBlockConfig
+from noether.catalog import exports
 
-__all__ = ["TransformerBlock", "TransformerBlockConfig"]
-__getattr__, __dir__ = lazy_exports(globals(), {"TransformerBlock": f"{__name__}.module:TransformerBlock"})
+_EXPORTS = exports("blocks.transformer")
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

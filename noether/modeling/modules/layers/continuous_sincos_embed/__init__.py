@@ -1,5 +1,6 @@
 from noether._lazy import lazy_exports
-from noether.modeling.modules.layers.continuous_sincos_embed.config import ContinuousSincosEmbeddingConfig
+from noether.catalog import exports
 
-__all__ = ["ContinuousSincosEmbed", "ContinuousSincosEmbeddingConfig"]
-__getattr__, __dir__ = lazy_exports(globals(), {"ContinuousSincosEmbed": f"{__name__}.module:ContinuousSincosEmbed"})
+_EXPORTS = exports("layers.continuous_sincos_embed")
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -1,5 +1,6 @@
 from noether._lazy import lazy_exports
-from noether.modeling.modules.layers.drop_path.config import UnquantizedDropPathConfig
+from noether.catalog import exports
 
-__all__ = ["UnquantizedDropPath", "UnquantizedDropPathConfig"]
-__getattr__, __dir__ = lazy_exports(globals(), {"UnquantizedDropPath": f"{__name__}.module:UnquantizedDropPath"})
+_EXPORTS = exports("layers.drop_path")
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

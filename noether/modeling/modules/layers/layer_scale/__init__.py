@@ -1,5 +1,6 @@
 from noether._lazy import lazy_exports
-from noether.modeling.modules.layers.layer_scale.config import LayerScaleConfig
+from noether.catalog import exports
 
-__all__ = ["LayerScale", "LayerScaleConfig"]
-__getattr__, __dir__ = lazy_exports(globals(), {"LayerScale": f"{__name__}.module:LayerScale"})
+_EXPORTS = exports("layers.layer_scale")
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -1,5 +1,6 @@
 from noether._lazy import lazy_exports
-from noether.modeling.modules.layers.linear_projection.config import LinearProjectionConfig
+from noether.catalog import exports
 
-__all__ = ["LinearProjection", "LinearProjectionConfig"]
-__getattr__, __dir__ = lazy_exports(globals(), {"LinearProjection": f"{__name__}.module:LinearProjection"})
+_EXPORTS = exports("layers.linear_projection")
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

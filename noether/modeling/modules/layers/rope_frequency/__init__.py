@@ -1,8 +1,6 @@
 from noether._lazy import lazy_exports
-from noether.modeling.modules.layers.rope_frequency.config import RopeFrequencyConfig
+from noether.catalog import exports
 
-__all__ = ["RopeFrequency", "RopeFrequencyConfig", "rope"]
-__getattr__, __dir__ = lazy_exports(
-    globals(),
-    {"RopeFrequency": f"{__name__}.module:RopeFrequency", "rope": "noether.modeling.functional.rope:rope"},
-)
+_EXPORTS = exports("layers.rope_frequency")
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

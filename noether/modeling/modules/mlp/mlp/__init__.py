@@ -1,5 +1,6 @@
 from noether._lazy import lazy_exports
-from noether.modeling.modules.mlp.mlp.config import MLPConfig
+from noether.catalog import exports
 
-__all__ = ["MLP", "MLPConfig"]
-__getattr__, __dir__ = lazy_exports(globals(), {"MLP": f"{__name__}.module:MLP"})
+_EXPORTS = exports("mlp.mlp")
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

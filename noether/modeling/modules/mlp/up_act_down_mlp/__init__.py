@@ -1,5 +1,6 @@
 from noether._lazy import lazy_exports
-from noether.modeling.modules.mlp.up_act_down_mlp.config import UpActDownMLPConfig
+from noether.catalog import exports
 
-__all__ = ["UpActDownMlp", "UpActDownMLPConfig"]
-__getattr__, __dir__ = lazy_exports(globals(), {"UpActDownMlp": f"{__name__}.module:UpActDownMlp"})
+_EXPORTS = exports("mlp.up_act_down_mlp")
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -1,0 +1,83 @@
+"""Every built-in component in one table: its classes, where they live, its attention name.
+
+The registry's built-ins, the back-compat namespace ``noether.core.schemas.modules``
+and the lazy exports of ``noether.modeling.modules`` and its packages are derived
+from it. Importing it imports nothing else.
+"""
+
+from typing import NamedTuple
+
+MODULES = "noether.modeling.modules"
+
+
+class Component(NamedTuple):
+    """A module class and its config class, both in ``noether.modeling.modules.<package>``."""
+
+    module: str
+    config: str
+    package: str
+    attention: str | None = None  # the registry name, for built-in attention implementations
+
+    @property
+    def module_path(self) -> str:
+        return f"{MODULES}.{self.package}.module:{self.module}"
+
+    @property
+    def config_path(self) -> str:
+        return f"{MODULES}.{self.package}.config:{self.config}"
+
+
+COMPONENTS: tuple[Component, ...] = (
+    Component("DotProductAttention", "DotProductAttentionConfig", "attention.dot_product", "dot_product"),
+    Component("PerceiverAttention", "PerceiverAttentionConfig", "attention.perceiver", "perceiver"),
+    Component("TransolverAttention", "TransolverAttentionConfig", "attention.transolver", "transolver"),
+    Component(
+        "TransolverPlusPlusAttention",
+        "TransolverPlusPlusAttentionConfig",
+        "attention.transolver_plusplus",
+        "transolver_plusplus",
+    ),
+    Component("MixedAttention", "MixedAttentionConfig", "attention.mixed", "mixed"),
+    Component("MultiBranchAnchorAttention", "MultiBranchAnchorAttentionConfig", "attention.anchor"),
+    Component("SelfAnchorAttention", "MultiBranchAnchorAttentionConfig", "attention.anchor", "self_anchor"),
+    Component("CrossAnchorAttention", "CrossAnchorAttentionConfig", "attention.anchor", "cross_anchor"),
+    Component("JointAnchorAttention", "JointAnchorAttentionConfig", "attention.anchor", "joint_anchor"),
+    Component("LinearProjection", "LinearProjectionConfig", "layers.linear_projection"),
+    Component("RopeFrequency", "RopeFrequencyConfig", "layers.rope_frequency"),
+    Component("LayerScale", "LayerScaleConfig", "layers.layer_scale"),
+    Component("UnquantizedDropPath", "UnquantizedDropPathConfig", "layers.drop_path"),
+    Component("ContinuousSincosEmbed", "ContinuousSincosEmbeddingConfig", "layers.continuous_sincos_embed"),
+    Component("MLP", "MLPConfig", "mlp.mlp"),
+    Component("UpActDownMlp", "UpActDownMLPConfig", "mlp.up_act_down_mlp"),
+    Component("TransformerBlock", "TransformerBlockConfig", "blocks.transformer"),
+    Component("PerceiverBlock", "PerceiverBlockConfig", "blocks.perceiver"),
+    Component("TransformerStack", "TransformerStackConfig", "blocks.stack"),
+)
+
+EXTRAS: dict[str, tuple[str, str]] = {
+    "KVCache": ("attention", f"{MODULES}.attention.kv_cache:KVCache"),
+    "MultiHeadAttentionBase": ("attention", f"{MODULES}.attention.heads:MultiHeadAttentionBase"),
+    "rope": ("layers", "noether.modeling.functional.rope:rope"),
+}
+"""Other public names of the modeling packages: name -> (the package exporting it, ``"module:attr"``)."""
+
+
+def exports(package: str = "") -> dict[str, str]:
+    """Public name -> ``"module:attr"`` of every class under ``noether.modeling.modules.<package>``."""
+    out: dict[str, str] = {}
+    for c in COMPONENTS:
+        if c.package == package or c.package.startswith(f"{package}.") or not package:
+            out[c.module] = c.module_path
+            out[c.config] = c.config_path
+    out.update({name: target for name, (home, target) in EXTRAS.items() if home == package or not package})
+    return out
+
+
+def config_paths() -> dict[str, str]:
+    """Config class name -> ``"module:attr"``: what the back-compat namespace re-exports."""
+    return {c.config: c.config_path for c in COMPONENTS}
+
+
+def builtin_attention() -> dict[str, tuple[str, str]]:
+    """Registry name -> (module class path, config class path) of the built-in attention implementations."""
+    return {c.attention: (c.module_path, c.config_path) for c in COMPONENTS if c.attention}

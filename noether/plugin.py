@@ -1,0 +1,45 @@
+"""What a plugin author needs, from one place.
+
+A plugin distribution declares each attention by one ``noether.attention`` entry
+point whose value is its config class; the config class names its module class
+(``module_class``), or the plugin's module implements the pluggy hook
+``noether_attention_implementations``. Importing this module does not import
+torch; the module base classes are imported when first used.
+"""
+
+from typing import TYPE_CHECKING
+
+from noether._lazy import lazy_exports
+from noether.core.schemas import Config, ValidationError, config, field, model_validator
+from noether.core.schemas.modules.attention import AttentionConfig, AttentionPattern, TokenSpec
+from noether.registry.hookspecs import hookimpl
+from noether.registry.implementation import AttentionImplementation
+
+if TYPE_CHECKING:
+    from noether.modeling.functional.init import init_linears
+    from noether.modeling.modules.attention.heads import MultiHeadAttentionBase
+    from noether.registry.build import build_attention
+
+__all__ = [
+    "AttentionConfig",
+    "AttentionImplementation",
+    "AttentionPattern",
+    "Config",
+    "MultiHeadAttentionBase",
+    "TokenSpec",
+    "ValidationError",
+    "build_attention",
+    "config",
+    "field",
+    "hookimpl",
+    "init_linears",
+    "model_validator",
+]
+__getattr__, __dir__ = lazy_exports(
+    globals(),
+    {
+        "MultiHeadAttentionBase": "noether.modeling.modules.attention.heads:MultiHeadAttentionBase",
+        "init_linears": "noether.modeling.functional.init:init_linears",
+        "build_attention": "noether.registry.build:build_attention",
+    },
+)

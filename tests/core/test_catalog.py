@@ -1,0 +1,42 @@
+"""One table of built-in names (noether.catalog): everything that lists them is derived from it or held to it."""
+
+import ast
+import importlib
+from pathlib import Path
+
+import noether.core.schemas.modules as namespace
+import noether.modeling.modules as modules
+from noether.catalog import COMPONENTS, EXTRAS, builtin_attention, config_paths, exports
+from noether.registry.discovery import BUILTINS
+
+
+def test_registry_builtins_are_the_catalog_attentions():
+    assert builtin_attention() == BUILTINS
+    assert set(BUILTINS) == {c.attention for c in COMPONENTS if c.attention}
+
+
+def test_back_compat_namespace_exports_every_config():
+    assert config_paths() == namespace.MODULE_CONFIGS
+    assert {c.config for c in COMPONENTS} <= set(namespace.__all__)
+
+
+def test_modeling_exports_every_class():
+    expected = {name for c in COMPONENTS for name in (c.module, c.config)} | set(EXTRAS)
+    assert set(modules.__all__) == expected == set(exports())
+
+
+def test_type_checking_imports_mirror_the_catalog():
+    """The static imports type checkers read name exactly the lazily exported objects."""
+    tree = ast.parse(Path(modules.__file__).read_text())
+    guarded = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")
+    imported = {f"{node.module}:{alias.name}" for node in guarded.body for alias in node.names}
+    assert imported == set(exports().values())
+
+
+def test_every_config_path_resolves_without_torch_to_one_class():
+    for c in COMPONENTS:
+        module, _, attr = c.config_path.partition(":")
+        cls = getattr(importlib.import_module(module), attr)
+        assert getattr(namespace, c.config) is cls
+        assert getattr(modules, c.config) is cls
+        assert cls.__name__ == c.config
