@@ -4,7 +4,9 @@ import importlib
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
-TORCH_MISSING = "{what} needs PyTorch, which is not installed; install it with: pip install 'noether[torch]'"
+from noether import install_hint
+
+TORCH_MISSING = "{what} needs PyTorch, which is not installed; install it with: " + install_hint("torch")
 
 
 def import_target(target: str) -> Any:

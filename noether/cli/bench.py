@@ -6,6 +6,7 @@ from typing import Any
 
 import yaml
 
+from noether import install_hint
 from noether.cli.measure import human_bytes, measured
 from noether.cli.run import _require_torch
 from noether.cli.table import table
@@ -71,7 +72,7 @@ def _plot(path: str, results: list[tuple[str, float, int]]) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ModuleNotFoundError:
-        raise RuntimeError("--plot needs matplotlib: pip install 'noether[plot]'") from None
+        raise RuntimeError(f"--plot needs matplotlib: {install_hint('plot')}") from None
     names = [name for name, _, _ in results]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
     left.barh(names, [seconds * 1e3 for _, seconds, _ in results])

@@ -3,6 +3,7 @@
 import argparse
 from typing import Any
 
+from noether import install_hint
 from noether.cli.files import load_file
 from noether.cli.measure import human_bytes, measured
 from noether.cli.spec import AttentionFile, StackFile, read_file
@@ -15,7 +16,7 @@ def _require_torch() -> Any:
     try:
         import torch
     except ModuleNotFoundError:
-        raise RuntimeError("`run` needs PyTorch: pip install 'noether[torch]'") from None
+        raise RuntimeError(f"`run` needs PyTorch: {install_hint('torch')}") from None
     return torch
 
 

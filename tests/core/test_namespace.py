@@ -81,5 +81,5 @@ def test_missing_torch_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setitem(sys.modules, "torch", None)  # makes `import torch` fail like a missing install
     getattr_, _ = lazy_exports({"__name__": "demo"}, {"Thing": "needs_torch_mod:Thing"})
-    with pytest.raises(ModuleNotFoundError, match=r"pip install 'noether\[torch\]'"):
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'noether-attention\[torch\]'"):
         getattr_("Thing")

@@ -64,7 +64,7 @@ def test_run_invalid_file_is_one_line(tmp_path):
 
 
 def test_progress_bar_on_request(tmp_path):
-    pytest.importorskip("tqdm", reason="the progress bar needs tqdm: pip install 'noether[torch]'")
+    pytest.importorskip("tqdm", reason="the progress bar needs tqdm: pip install 'noether-attention[torch]'")
     code = (
         "import sys; from noether.cli import main; "
         f"sys.exit(main(['run', {str(EXAMPLES / 'joint_anchor_attention.yaml')!r}, '--queries', '20000']))"
@@ -83,7 +83,7 @@ def test_progress_bar_on_request(tmp_path):
 
 
 def test_bench_table_and_plot(tmp_path, capsys):
-    pytest.importorskip("matplotlib", reason="--plot needs matplotlib: pip install 'noether[plot]'")
+    pytest.importorskip("matplotlib", reason="--plot needs matplotlib: pip install 'noether-attention[plot]'")
     plot = tmp_path / "bench.png"
     args = ["bench", "dot_product", "transolver", "--tokens", "256", "--hidden-dim", "32", "--num-heads", "2",
             "--repeats", "1", "--option", "num_slices=8", "--plot", str(plot)]  # fmt: skip
