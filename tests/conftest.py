@@ -74,13 +74,21 @@ class Site:
         (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
         discovery.refresh()
 
+    @staticmethod
+    def config_class(package: str) -> str:
+        return "".join(part.title() for part in package.split("_")) + "Config"
+
+    @classmethod
+    def config_source(cls, name: str, package: str, hook: str = "noether_attention_implementations") -> str:
+        return PLUGIN_CONFIG.format(cls=cls.config_class(package), hook=hook, name=name, package=package, delay=0)
+
     def plugin(
         self, distribution: str, name: str, package: str, *, hook: str = "noether_attention_implementations",
         delay: float = 0.0, config_source: str | None = None, version: str = "0.1.0",
     ) -> None:  # fmt: skip
         """A working plugin (unless told otherwise): config and hook in ``package.config``, module class in
         ``package.module``."""
-        cls = "".join(part.title() for part in package.split("_")) + "Config"
+        cls = self.config_class(package)
         source = config_source or PLUGIN_CONFIG.format(cls=cls, hook=hook, name=name, package=package, delay=delay)
         files = {f"{package}/__init__.py": "", f"{package}/config.py": source, f"{package}/module.py": PLUGIN_MODULE}
         self.distribution(distribution, {name: f"{package}.config:{cls}"}, files, version)

@@ -1,84 +1,113 @@
-"""``noether-attention`` (also ``python -m noether``): list, inspect, check, run and compare attention.
+"""noether-attention (also python -m noether): list, inspect, check, run and compare attention.
 
-Each subcommand imports only what it needs: ``list`` reads installed metadata and
-never imports torch or plugin code. Errors print one line to stderr and exit
-non-zero; ``--debug`` shows the traceback.
+Each subcommand imports only what it needs: list reads installed metadata and never
+imports torch or plugin code. Errors print to stderr and exit 1; --debug (before or
+after the subcommand) shows the traceback.
 """
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
+from noether import __version__
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="noether-attention", description=__doc__.splitlines()[0])
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    defaults = argparse.ArgumentDefaultsHelpFormatter
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
+    parser = argparse.ArgumentParser(
+        prog="noether-attention", description=(__doc__ or "").strip(), formatter_class=defaults, parents=[common]
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    listing = commands.add_parser("list", help="every implementation: source, config class, status")
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, description=help, formatter_class=defaults, parents=[common])
+
+    listing = command("list", "every implementation: source, config class, status (no torch, no plugin code)")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
 
-    info = commands.add_parser("info", help="the config fields of an implementation")
-    info.add_argument("name", help="implementation name (or distribution:name)")
+    info = command("info", "the config fields of an implementation: type, default, description")
+    info.add_argument("name", metavar="NAME", help="implementation name, or DISTRIBUTION:NAME")
 
-    check = commands.add_parser("check", help="validate YAML, JSON or TOML config files")
-    check.add_argument("files", nargs="+", metavar="FILE")
+    check = command("check", "validate YAML, JSON or TOML config files; every problem of every file")
+    check.add_argument("files", nargs="+", metavar="FILE", help="config files (attention configs or block stacks)")
 
-    run = commands.add_parser("run", help="build the module a config file describes and run it on synthetic inputs")
-    run.add_argument("file", metavar="FILE")
+    run = command("run", "build the module a config file describes and run it on synthetic inputs")
+    run.add_argument("file", metavar="FILE", help="a config file (attention config or block stack)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    run.add_argument("--queries", type=int, help="override the size of every query group")
-
-    doctor = commands.add_parser(
-        "doctor", help="check every installed plugin: config imports without torch, module builds and runs"
+    run.add_argument(
+        "--queries", type=_positive, metavar="N", help="tokens of every query group (anchors keep the file's sizes)"
     )
+
+    doctor = command("doctor", "check every installed plugin: config imports without torch, module builds and runs")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
 
-    bench = commands.add_parser("bench", help="compare implementations on the same shapes")
+    bench = command("bench", "compare implementations on the same inputs")
     bench.add_argument("names", nargs="+", metavar="NAME", help="implementations to compare")
-    bench.add_argument("--tokens", type=int, default=4096)
-    bench.add_argument("--hidden-dim", type=int, default=192)
-    bench.add_argument("--num-heads", type=int, default=3)
-    bench.add_argument("--batch-size", type=int, default=1)
-    bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--tokens", type=_positive, default=4096, help="tokens per input (per token group)")
+    bench.add_argument("--hidden-dim", type=_positive, default=192, help="token width")
+    bench.add_argument("--num-heads", type=_positive, default=3, help="attention heads")
+    bench.add_argument("--batch-size", type=_positive, default=1, help="samples per forward")
+    bench.add_argument("--repeats", type=_positive, default=3, help="timed forwards per implementation (median)")
     bench.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                       help="extra config option for every implementation (YAML value), repeatable")  # fmt: skip
+                       help="a config option for implementations that have it (YAML value); repeatable")  # fmt: skip
     bench.add_argument("--plot", metavar="FILE", help="also save a bar chart (needs matplotlib)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    debug = getattr(args, "debug", False)
     try:
-        if args.command == "list":
-            from noether.cli.listing import run_list
-
-            return run_list(args)
-        if args.command == "info":
-            from noether.cli.info import run_info
-
-            return run_info(args)
-        if args.command == "check":
-            from noether.cli.check import run_check
-
-            return run_check(args)
-        if args.command == "run":
-            from noether.cli.run import run_file
-
-            return run_file(args)
-        if args.command == "doctor":
-            from noether.cli.doctor import run_doctor
-
-            return run_doctor(args)
-        from noether.cli.bench import run_bench
-
-        return run_bench(args)
+        return _dispatch(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:
-        if args.debug:
+        if debug:
             raise
-        message = str(exc).strip().replace("\n", " | ") or type(exc).__name__
+        message = str(exc).strip() or type(exc).__name__
         print(f"noether-attention {args.command}: error: {message}", file=sys.stderr)
         return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "list":
+        from noether.cli.listing import run_list
+
+        return run_list(args)
+    if args.command == "info":
+        from noether.cli.info import run_info
+
+        return run_info(args)
+    if args.command == "check":
+        from noether.cli.check import run_check
+
+        return run_check(args)
+    if args.command == "run":
+        from noether.cli.run import run_file
+
+        return run_file(args)
+    if args.command == "doctor":
+        from noether.cli.doctor import run_doctor
+
+        return run_doctor(args)
+    from noether.cli.bench import run_bench
+
+    return run_bench(args)

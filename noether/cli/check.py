@@ -12,11 +12,12 @@ def run_check(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             data = load_file(path)
-        except (OSError, ValueError) as exc:
-            print(f"{path}: {exc}".replace(f"{path}: {path}: ", f"{path}: "))
+            _, problems = read_file(data)
+        except Exception as exc:  # one bad file (or plugin) never stops the check of the others
+            message = str(exc).replace(f"{path}: ", "", 1).replace(f"{path}, ", "", 1) or type(exc).__name__
+            print(f"{path}: {message}")
             failed = True
             continue
-        _, problems = read_file(data)
         for problem in problems:
             print(f"{path}: {format_loc(problem.loc)}: {problem.message}")
         if problems:

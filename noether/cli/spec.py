@@ -94,9 +94,23 @@ def read_attention_file(data: Any) -> tuple[AttentionFile | None, list[Problem]]
         except ValidationError as exc:
             problems += _errors(exc)
     tokens, patterns, run = _sections(data, problems)
+    if parsed_config is not None and not problems:
+        problems += _token_rules(parsed_config, tokens, patterns, ("tokens",))
     if problems or parsed_config is None:
         return None, problems
     return AttentionFile(name, parsed_config, tokens, patterns, run), []
+
+
+def _token_rules(config: Any, tokens: list[TokenSpec], patterns: list[AttentionPattern], loc: Loc) -> list[Problem]:
+    """A config's own rules for the token layout (``check_tokens``), as the module applies them in forward."""
+    check = getattr(config, "check_tokens", None)
+    if check is None or not tokens:
+        return []
+    try:
+        check(tokens, patterns)
+    except ValueError as exc:
+        return [Problem(loc, str(exc))]
+    return []
 
 
 def _sections(data: Mapping[str, Any], problems: list[Problem]) -> tuple[list[Any], list[Any], RunSettings]:
@@ -135,15 +149,20 @@ def read_stack_file(data: Mapping[str, Any]) -> tuple[StackFile | None, list[Pro
         parsed = TransformerStackConfig.from_dict(options)
     except ValidationError as exc:
         problems += _errors(exc)
+    attention = None
     if parsed is not None:  # the attention's own options, checked by its config class
         block = parsed.block
         try:
-            attention_registry.resolve_config(block.attention_constructor).from_dict(block.attention_options())
+            attention = attention_registry.resolve_config(block.attention_constructor).from_dict(
+                block.attention_options()
+            )
         except ValidationError as exc:
             problems += [Problem(("block", "attention_arguments", *p.loc), p.message) for p in _errors(exc)]
         except RegistryError as exc:
             problems.append(Problem(("block", "attention_constructor"), str(exc)))
     tokens, _, run = _sections(data, problems)
+    if attention is not None and not problems:
+        problems += _token_rules(attention, tokens, [], ("tokens",))
     if problems or parsed is None:
         return None, problems
     return StackFile(parsed, tokens, run), []

@@ -1,6 +1,5 @@
 """Rows of ``noether-attention list``: every implementation and its status, from metadata only."""
 
-import difflib
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -77,7 +76,3 @@ def names(registered: Mapping[str, str] | None = None) -> list[str]:
     """Names a config may use (unqualified), sorted."""
     usable = {r.name for r in rows(registered) if r.status not in ("blocked", "refused")}
     return sorted(usable)
-
-
-def close_matches(name: str, candidates: list[str]) -> list[str]:
-    return difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)

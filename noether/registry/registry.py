@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple, NoReturn
 
+from noether.core.schemas.errors import did_you_mean
 from noether.registry import discovery, listing
 from noether.registry.errors import (
     AttentionConflictError,
@@ -180,10 +181,11 @@ class AttentionRegistry:
 
     def _raise_unknown(self, name: str) -> NoReturn:
         available = self.names()
-        close = listing.close_matches(name.rpartition(":")[2], available)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(name.rpartition(":")[2], available)
         disabled = "" if discovery.scan().autoload else " (plugin autoloading is disabled)"
-        raise UnknownAttentionError(f"unknown attention {name!r}.{hint} Available{disabled}: {', '.join(available)}")
+        raise UnknownAttentionError(
+            f"unknown attention {name!r}{hint or '.'} Available{disabled}: {', '.join(available)}"
+        )
 
     # -- loading ---------------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PLUGIN_CONFIG
 
 from noether.cli import main
 
@@ -151,17 +150,13 @@ def test_check_block_stack_files(tmp_path):
 def test_doctor_reports_a_config_that_needs_torch(site, capsys):
     from noether.cli import main
 
-    source = PLUGIN_CONFIG.format(
-        cls="HeavyConfig", hook="noether_attention_implementations", name="heavy", package="heavy_attention", delay=0
-    )
-    needs_torch = "import torch\n" + source
-    site.distribution("heavy-attention", {"heavy": "heavy_attention.config:HeavyConfig"},
-                      {"heavy_attention/__init__.py": "", "heavy_attention/config.py": needs_torch})  # fmt: skip
+    needs_torch = "import torch\n" + site.config_source("heavy", "heavy_attention")
+    site.plugin("heavy-attention", "heavy", "heavy_attention", config_source=needs_torch)
     site.plugin("wing-attention", "wing", "wing_attention")
     assert main(["doctor"]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "heavy-attention 0.1.0"
-    assert out[1] == "  heavy (heavy_attention.config:HeavyConfig): broken"
+    assert out[1] == "  heavy (heavy_attention.config:HeavyAttentionConfig): broken"
     assert out[2].startswith("    config imports without torch: broken: ")
     assert "wing-attention 0.1.0" in out
     assert "  wing (wing_attention.config:WingAttentionConfig): ok" in out

@@ -1,6 +1,7 @@
 """The one error type config validation raises, shaped like pydantic's, and the
 translation of cattrs' detailed validation (exception groups with notes) into it."""
 
+import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
@@ -78,6 +79,12 @@ class ValidationError(ValueError):
         return (type(self), (self.title, self._errors))
 
 
+def did_you_mean(name: str, candidates: Sequence[str]) -> str:
+    """``". Did you mean 'x'?"`` for close matches, else ``""``: one wording for unknown keys and names."""
+    close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
+    return f". Did you mean {' or '.join(map(repr, close))}?" if close else ""
+
+
 def _child(data: Any, key: Any) -> Any:
     try:
         return data[key]
@@ -95,10 +102,12 @@ def translate(exc: BaseException, data: Any, loc: Loc = ()) -> list[ErrorDetails
         return [error(e["type"], e["msg"], e["input"], loc + e["loc"]) for e in details]
     if isinstance(exc, ForbiddenExtraKeysError):
         values = data if isinstance(data, Mapping) else {}
-        return [
-            error("extra_forbidden", "Extra inputs are not permitted", values.get(key), (*loc, str(key)))
-            for key in sorted(exc.extra_fields, key=str)
-        ]
+        known = [a.name for a in getattr(exc.cl, "__attrs_attrs__", ()) if a.init and not a.name.startswith("_")]
+        extras: list[ErrorDetails] = []
+        for extra in sorted(exc.extra_fields, key=str):
+            msg = f"Extra inputs are not permitted{did_you_mean(str(extra), known)}"
+            extras.append(error("extra_forbidden", msg, values.get(extra), (*loc, str(extra))))
+        return extras
     if isinstance(exc, (ClassValidationError, IterableValidationError)):
         out: list[ErrorDetails] = []
         for sub in exc.exceptions:

@@ -1,4 +1,3 @@
-import abc
 from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
@@ -17,7 +16,7 @@ from noether.modeling.modules.attention.mixed.layout import as_token_specs
 from noether.modeling.modules.attention.mixed.module import MixedAttention
 
 
-class MultiBranchAnchorAttention(nn.Module, abc.ABC):
+class MultiBranchAnchorAttention(nn.Module):
     """Anchor attention (AB-UPT): derives attention patterns from branches, runs ``MixedAttention``.
 
     A token group belongs to the branch whose name, followed by ``_``, starts the
@@ -31,7 +30,7 @@ class MultiBranchAnchorAttention(nn.Module, abc.ABC):
 
     def __init__(self, config: AttentionConfig) -> None:
         super().__init__()
-        config = self.config_class.coerce(config)
+        config = self.config = self.config_class.coerce(config)
         self.branches = list(config.branches)
         self.anchor_suffix = config.anchor_suffix
         generic = {name: getattr(config, name) for name in AttentionConfig.model_fields if name != "head_dim"}
@@ -78,51 +77,19 @@ class MultiBranchAnchorAttention(nn.Module, abc.ABC):
         }
 
     def anchors(self, branch: str) -> str:
-        return branch + self.anchor_suffix
+        return self.config.anchors(branch)
 
     def branch_groups(self, specs: Sequence[TokenSpec]) -> dict[str, list[TokenSpec]]:
-        """Token groups per branch, checking that every group and branch is accounted for."""
-        owner = type(self).__name__
-        groups: dict[str, list[TokenSpec]] = {branch: [] for branch in self.branches}
-        orphans = []
-        for spec in specs:
-            owners = [b for b in self.branches if spec.name == self.anchors(b) or spec.name.startswith(b + "_")]
-            if owners:
-                groups[max(owners, key=len)].append(spec)
-            else:
-                orphans.append(spec.name)
-        if orphans:
-            raise ValueError(
-                f"{owner}: token groups {orphans} belong to no branch of {self.branches} "
-                f"(a group of branch b is named 'b_...')"
-            )
-        empty = [b for b, members in groups.items() if not members]
-        if empty:
-            raise ValueError(f"{owner}: branches {empty} have no token groups in token_specs")
-        anchorless = [b for b, members in groups.items() if self.anchors(b) not in {s.name for s in members}]
-        if anchorless:
-            names = [self.anchors(b) for b in anchorless]
-            raise ValueError(f"{owner}: branches {anchorless} lack their anchor groups {names} in token_specs")
-        return groups
+        """Token groups per branch, checking that every group and branch is accounted for (see the config)."""
+        return self.config.branch_groups(specs, type(self).__name__)
 
-    @abc.abstractmethod
     def patterns(self, specs: Sequence[TokenSpec]) -> list[AttentionPattern]:
         """The attention patterns among ``specs``; queries are the groups with a size."""
-
-    @staticmethod
-    def _queries(members: Sequence[TokenSpec]) -> list[str]:
-        return [spec.name for spec in members if spec.size is not None]
+        return self.config.patterns(specs, type(self).__name__)
 
 
 class SelfAnchorAttention(MultiBranchAnchorAttention):
     """Each branch's tokens attend to that branch's anchors."""
-
-    def patterns(self, specs: Sequence[TokenSpec]) -> list[AttentionPattern]:
-        return [
-            AttentionPattern(query_tokens=queries, key_value_tokens=[self.anchors(branch)])
-            for branch, members in self.branch_groups(specs).items()
-            if (queries := self._queries(members))
-        ]
 
 
 class CrossAnchorAttention(MultiBranchAnchorAttention):
@@ -130,24 +97,8 @@ class CrossAnchorAttention(MultiBranchAnchorAttention):
 
     config_class: ClassVar[type[MultiBranchAnchorAttentionConfig]] = CrossAnchorAttentionConfig
 
-    def patterns(self, specs: Sequence[TokenSpec]) -> list[AttentionPattern]:
-        return [
-            AttentionPattern(
-                query_tokens=queries, key_value_tokens=[self.anchors(b) for b in self.branches if b != branch]
-            )
-            for branch, members in self.branch_groups(specs).items()
-            if (queries := self._queries(members))
-        ]
-
 
 class JointAnchorAttention(MultiBranchAnchorAttention):
     """All tokens attend to the anchors of all branches."""
 
     config_class: ClassVar[type[MultiBranchAnchorAttentionConfig]] = JointAnchorAttentionConfig
-
-    def patterns(self, specs: Sequence[TokenSpec]) -> list[AttentionPattern]:
-        self.branch_groups(specs)
-        queries = self._queries(specs)
-        if not queries:
-            return []
-        return [AttentionPattern(query_tokens=queries, key_value_tokens=[self.anchors(b) for b in self.branches])]
