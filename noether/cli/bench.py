@@ -1,13 +1,22 @@
-"""``noether-attention bench NAME...``: the same input through several implementations, side by side."""
+"""``noether-attention bench NAME...``: the same workload through several implementations, side by side.
+
+Each implementation gets the inputs it takes: its module's ``example_inputs(batch_size,
+tokens)`` when it has one (key/value tokens for cross-attention, token groups for mixed and
+anchor attention, each group ``--tokens`` long), else one sequence of ``--tokens`` tokens.
+Memory is the peak of live tensors during one forward (the profiler's memory events), so
+it does not depend on what ran before.
+"""
 
 import argparse
+import functools
 import statistics
+import time
 from typing import Any
 
 import yaml
 
 from noether import install_hint
-from noether.cli.measure import human_bytes, measured
+from noether.cli.measure import human_bytes, tensor_peak
 from noether.cli.run import _require_torch
 from noether.cli.table import table
 
@@ -22,8 +31,19 @@ def _options(pairs: list[str]) -> dict[str, Any]:
     return options
 
 
+def inputs_for(module: Any, batch_size: int, tokens: int, hidden_dim: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """What a forward of ``module`` takes: its own ``example_inputs``, or one sequence of tokens."""
+    torch = _require_torch()
+    if hasattr(module, "example_inputs"):
+        args, kwargs = module.example_inputs(batch_size, tokens)
+        return tuple(args), dict(kwargs)
+    return (torch.randn(batch_size, tokens, hidden_dim),), {}
+
+
 def run_bench(args: argparse.Namespace) -> int:
     torch = _require_torch()
+    if args.plot:
+        _pyplot()  # before the work, not after it
     from noether.registry import attention_registry, build_attention
 
     options = _options(args.option)
@@ -33,39 +53,44 @@ def run_bench(args: argparse.Namespace) -> int:
     ]
     if unused:
         raise ValueError(f"--option {', '.join(unused)}: no compared implementation has such a field")
-    x = torch.randn(args.batch_size, args.tokens, args.hidden_dim)
     results = []
     for name, config in configs.items():
         # each implementation gets the options its config knows (shared ones like qk_norm, or its own)
         own = {k: v for k, v in options.items() if k in config.model_fields or config.__noether_extra__ == "allow"}
-        shared = {"hidden_dim": args.hidden_dim, "num_heads": args.num_heads, **own}
-        module = build_attention(shared, name=name).eval()
+        module = build_attention({"hidden_dim": args.hidden_dim, "num_heads": args.num_heads, **own}, name=name)
+        module.eval()
+        torch.manual_seed(0)
+        inputs, kwargs = inputs_for(module, args.batch_size, args.tokens, args.hidden_dim)
         with torch.no_grad():
-            module(x)  # warm-up
-            times, growth = [], 0
+            out = module(*inputs, **kwargs)  # warm-up
+            times = []
             for _ in range(args.repeats):
-                with measured() as m:
-                    module(x)
-                times.append(m["seconds"])
-                growth = max(growth, m["peak_growth"])
-        seconds = statistics.median(times)
-        results.append((name, seconds, growth))
-    fastest = min(seconds for _, seconds, _ in results)
-    points = args.batch_size * args.tokens
+                start = time.perf_counter()
+                module(*inputs, **kwargs)
+                times.append(time.perf_counter() - start)
+            peak = tensor_peak(functools.partial(module, *inputs, **kwargs))
+        results.append((name, statistics.median(times), peak, out.shape[0] * out.shape[1]))
+    fastest = min(seconds for _, seconds, _, _ in results)
     body = [
-        (name, f"{seconds * 1e3:.1f} ms", f"{seconds / fastest:.2f}x", f"{points / seconds:,.0f}", human_bytes(growth))
-        for name, seconds, growth in results
+        (name, f"{seconds * 1e3:,.1f} ms", f"{seconds / fastest:.2f}x", f"{points / seconds:,.0f}", human_bytes(peak))
+        for name, seconds, peak, points in results
     ]
-    print(f"{args.tokens:,} tokens, hidden {args.hidden_dim}, {args.num_heads} heads, batch {args.batch_size}, "
-          f"median of {args.repeats}")  # fmt: skip
-    print(table(("IMPLEMENTATION", "TIME", "VS FASTEST", "POINTS/S", "PEAK GROWTH"), body))
+    print(setting(args))
+    print(table(("IMPLEMENTATION", "TIME", "VS FASTEST", "OUTPUT TOKENS/S", "PEAK TENSORS"), body))
     if args.plot:
-        _plot(args.plot, results)
+        _plot(args.plot, setting(args), results)
         print(f"plot written to {args.plot}")
     return 0
 
 
-def _plot(path: str, results: list[tuple[str, float, int]]) -> None:
+def setting(args: argparse.Namespace) -> str:
+    return (
+        f"{args.tokens:,} tokens per input, hidden {args.hidden_dim}, {args.num_heads} heads, "
+        f"batch {args.batch_size}, median of {args.repeats}"
+    )
+
+
+def _pyplot() -> Any:
     try:
         import matplotlib
 
@@ -73,12 +98,23 @@ def _plot(path: str, results: list[tuple[str, float, int]]) -> None:
         import matplotlib.pyplot as plt
     except ModuleNotFoundError:
         raise RuntimeError(f"--plot needs matplotlib: {install_hint('plot')}") from None
-    names = [name for name, _, _ in results]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
-    left.barh(names, [seconds * 1e3 for _, seconds, _ in results])
-    left.set_xlabel("forward time (ms)")
-    right.barh(names, [growth / 2**20 for _, _, growth in results])
-    right.set_xlabel("peak memory growth (MiB)")
+    return plt
+
+
+def _plot(path: str, title: str, results: list[tuple[str, float, int, int]]) -> None:
+    plt = _pyplot()
+    names = [name for name, *_ in results]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 1.2 + 0.5 * len(names)))
+    for axis, values, label, unit in (
+        (left, [seconds * 1e3 for _, seconds, _, _ in results], "forward time", "ms"),
+        (right, [peak / 2**20 for _, _, peak, _ in results], "peak tensor memory", "MiB"),
+    ):
+        bars = axis.barh(names, values)
+        axis.bar_label(bars, labels=[f"{v:,.1f} {unit}" for v in values], padding=3)
+        axis.invert_yaxis()  # the table's order, top to bottom
+        axis.set_xlabel(f"{label} ({unit})")
+        axis.set_xlim(0, max(max(values), 1e-9) * 1.35)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

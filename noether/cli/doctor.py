@@ -3,13 +3,13 @@
 Per distribution: its version and entry points; per entry point: whether its
 config imports in a fresh interpreter with torch made unimportable (so ``check``
 and ``info`` work without torch), whether its module builds from a small config
-and runs a forward on random tokens, and how long each step took.
+and runs a forward on random inputs (its ``example_inputs``, as ``bench`` uses
+them), and how long each step took.
 Exit status 1 when anything is broken.
 """
 
 import argparse
 import importlib.util
-import inspect
 import json
 import os
 import subprocess
@@ -40,19 +40,17 @@ def _module_runs(entry: PluginEntry) -> tuple[str, float]:
         return "not checked: torch is not installed", 0.0
     import torch
 
+    from noether.cli.bench import inputs_for
     from noether.registry import build_attention
 
     start = time.perf_counter()
     try:
-        module = build_attention({"attention": entry.qualified, "hidden_dim": 16, "num_heads": 2})
-        required = [p for p in list(inspect.signature(module.forward).parameters.values())[1:] if p.default is p.empty]
-        if required:
-            names = ", ".join(p.name for p in required)
-            return f"builds; forward not run (it needs {names} besides the tokens)", time.perf_counter() - start
+        module = build_attention({"attention": entry.qualified, "hidden_dim": 16, "num_heads": 2}).eval()
+        args, kwargs = inputs_for(module, 2, 5, 16)
         with torch.no_grad():
-            out = module.eval()(torch.randn(2, 5, 16))
-        if tuple(out.shape) != (2, 5, 16):
-            return f"broken: forward returned shape {tuple(out.shape)}, not (2, 5, 16)", time.perf_counter() - start
+            out = module(*args, **kwargs)
+        if out.shape[0] != 2 or out.shape[-1] != 16:
+            return f"broken: forward returned shape {tuple(out.shape)}, not (2, ..., 16)", time.perf_counter() - start
     except Exception as exc:  # a doctor reports every failure, whatever it is
         message = str(exc).strip().splitlines()
         return f"broken: {type(exc).__name__}: {message[0] if message else ''}", time.perf_counter() - start

@@ -2,6 +2,7 @@
 and the peak of live tensor memory."""
 
 import contextlib
+import os
 import resource
 import sys
 import time
@@ -54,7 +55,7 @@ def tensor_peak(fn: Callable[[], object]) -> int:
     """
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
     events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
     live = peak = 0
@@ -63,6 +64,21 @@ def tensor_peak(fn: Callable[[], object]) -> int:
             live += event.nbytes()
             peak = max(peak, live)
     return peak
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """The profiler logs its start and stop straight to file descriptor 2; callers run ``fn`` before, unprofiled."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
 
 
 def human_bytes(n: float) -> str:

@@ -1,8 +1,10 @@
 """The CLI parts that need no torch: list, info, check, and error handling."""
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,12 +14,12 @@ from noether.cli import main
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
+SCRIPT = Path(sys.executable).with_name("noether-attention")  # the installed entry point
 
-    return subprocess.run(
-        [sys.executable, "-m", "noether", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
-    )
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "noether"]
+    return subprocess.run([*command, *args], capture_output=True, text=True, env={**os.environ, **(env or {})})
 
 
 def test_list_imports_neither_torch_nor_plugins(site):
@@ -160,3 +162,101 @@ def test_doctor_reports_a_config_that_needs_torch(site, capsys):
     assert out[2].startswith("    config imports without torch: broken: ")
     assert "wing-attention 0.1.0" in out
     assert "  wing (wing_attention.config:WingAttentionConfig): ok" in out
+
+
+class TestNewUser:
+    """What a new user meets first: help, version, messages, and files written by someone else."""
+
+    def test_version_and_help(self):
+        from noether import __version__
+
+        assert cli("--version").stdout == f"noether-attention {__version__}\n"
+        help_text = cli("bench", "--help").stdout
+        assert "(default: 4096)" in help_text
+        assert "(default: 3)" in help_text
+        assert "``" not in cli("--help").stdout + help_text
+
+    def test_debug_after_the_subcommand(self, tmp_path):
+        missing = tmp_path / "missing.yaml"
+        result = cli("run", str(missing), "--debug")
+        assert result.returncode == 1
+        assert "Traceback" in result.stderr
+
+    @pytest.mark.parametrize(("option", "value"), [("--repeats", "0"), ("--tokens", "-5")])
+    def test_bad_numbers_fail_before_any_work(self, option, value):
+        result = cli("bench", "dot_product", option, value)
+        assert result.returncode == 2
+        assert f"argument {option}: expected a number >= 1, got {value}" in result.stderr
+
+    def test_yaml_error_names_file_line_and_shows_the_excerpt(self, tmp_path):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text("attention: dot_product\nhidden_dim: [8\nnum_heads: 2\n")
+        good = tmp_path / "good.yaml"
+        good.write_text("attention: dot_product\nhidden_dim: 8\nnum_heads: 2\n")
+        result = cli("check", str(bad), str(good))
+        lines = result.stdout.splitlines()
+        assert result.returncode == 1
+        assert lines[0].startswith(f"{bad}: line 3, column 10: not valid YAML: ")
+        assert "num_heads: 2" in lines[1]
+        assert lines[2].strip() == "^"
+        assert lines[-1] == f"{good}: ok"
+
+    def test_alias_bomb_is_refused_quickly(self, tmp_path):
+        levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+        levels += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]"
+                   for i in range(1, 9)]  # fmt: skip
+        bomb = tmp_path / "bomb.yaml"
+        bomb.write_text("\n".join(levels) + "\nattention: *a8\n")
+        start = time.perf_counter()
+        result = cli("check", str(bomb))
+        assert time.perf_counter() - start < 10
+        assert result.returncode == 1
+        assert result.stdout == (
+            f"{bomb}: the document expands to more than 100,000 values or nests deeper than 64 levels "
+            "(YAML aliases count every time they are used)\n"
+        )
+
+    def test_check_rejects_what_run_rejects(self, tmp_path):
+        orphan = tmp_path / "orphan.yaml"
+        orphan.write_text(
+            "attention: joint_anchor\nhidden_dim: 8\nnum_heads: 2\nbranches: [surface, volume]\n"
+            "tokens:\n  - surface_anchors: 4\n  - volume_anchors: 4\n  - wheel_queries: 8\n"
+        )
+        torchs = tmp_path / "torchs.yaml"
+        torchs.write_text("attention: dot_product\nhidden_dim: 8\nnum_heads: 2\ninit_weights: torchs\n")
+        typo = tmp_path / "typo.yaml"
+        typo.write_text("attention: dot_product\nhidden_dim: 8\nnum_head: 2\n")
+        lines = cli("check", str(orphan), str(torchs), str(typo)).stdout.splitlines()
+        assert lines[0] == (
+            f"{orphan}: tokens: JointAnchorAttentionConfig: token groups ['wheel_queries'] belong to no branch of "
+            "['surface', 'volume'] (a group of branch b is named 'b_...')"
+        )
+        assert lines[1] == (
+            f"{torchs}: init_weights: Input should be 'truncnormal002', 'torch', 'truncnormal', "
+            "'truncnormal002-identity' or 'zeros'"
+        )
+        assert f"{typo}: num_head: Extra inputs are not permitted. Did you mean 'num_heads'?" in lines
+
+    def test_closed_pipe_exits_quietly(self, tmp_path):
+        (tmp_path / "g.json").write_text('{"attention": "dot_product", "hidden_dim": 8, "num_heads": 2}')
+        script = SCRIPT if SCRIPT.exists() else f"{sys.executable} -m noether"
+        command = f"{script} check {' '.join(['g.json'] * 8000)} | head -1"  # more output than a pipe holds
+        result = subprocess.run(command, shell=True, capture_output=True, text=True, cwd=tmp_path)
+        assert result.stdout == "g.json: ok\n"
+        assert result.stderr == ""
+
+    def test_info_on_a_blocked_plugin_says_by_what(self, site):
+        site.plugin("wing-attention", "wing", "wing_attention")
+        result = cli("info", "wing", env={"PYTHONPATH": str(site.root), "NOETHER_PLUGINS": "other-dist"})
+        assert result.returncode == 1
+        assert result.stderr == (
+            "noether-attention info: error: attention 'wing' is provided by wing-attention, "
+            "which NOETHER_PLUGINS=other-dist blocks\n"
+        )
+
+    def test_tables_fit_a_width(self):
+        from noether.cli.table import table
+
+        text = table(("NAME", "TYPE"), [("x", "Literal['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']")], width=30)
+        assert max(map(len, text.splitlines())) <= 30
+        assert text.splitlines()[2].endswith("...")

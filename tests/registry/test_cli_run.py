@@ -89,11 +89,46 @@ def test_bench_table_and_plot(tmp_path, capsys):
             "--repeats", "1", "--option", "num_slices=8", "--plot", str(plot)]  # fmt: skip
     assert main(args) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "256 tokens, hidden 32, 2 heads, batch 1, median of 1"
-    assert out[1].split() == ["IMPLEMENTATION", "TIME", "VS", "FASTEST", "POINTS/S", "PEAK", "GROWTH"]
+    assert out[0] == "256 tokens per input, hidden 32, 2 heads, batch 1, median of 1"
+    assert out[1].split() == ["IMPLEMENTATION", "TIME", "VS", "FASTEST", "OUTPUT", "TOKENS/S", "PEAK", "TENSORS"]
     assert [line.split()[0] for line in out[3:5]] == ["dot_product", "transolver"]
     assert "1.00x" in out[3] + out[4]
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def bench_rows(capsys, *names, extra=()):
+    args = ["bench", *names, "--tokens", "64", "--hidden-dim", "16", "--num-heads", "2", "--repeats", "1", *extra]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()[3:]
+    return {line.split()[0]: line.split() for line in lines}
+
+
+def test_bench_gives_every_attention_its_inputs(capsys):
+    names = ("dot_product", "perceiver", "mixed", "self_anchor", "cross_anchor", "joint_anchor", "transolver",
+             "transolver_plusplus")  # fmt: skip
+    rows = bench_rows(capsys, *names, extra=["--option", "branches=[surface, volume]", "--option", "num_slices=4"])
+    assert list(rows) == list(names)
+    tokens_per_second = {name: float(row[5].replace(",", "")) for name, row in rows.items()}
+    assert all(value > 0 for value in tokens_per_second.values())
+
+
+def test_bench_memory_does_not_depend_on_order(capsys):
+    forward = bench_rows(capsys, "dot_product", "joint_anchor", extra=["--option", "branches=[a, b]"])
+    backward = bench_rows(capsys, "joint_anchor", "dot_product", extra=["--option", "branches=[a, b]"])
+    assert forward["dot_product"][-2:] == backward["dot_product"][-2:]
+    assert forward["joint_anchor"][-2:] == backward["joint_anchor"][-2:]
+
+
+def test_bench_plot_without_matplotlib_fails_before_the_work(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    started = []
+    monkeypatch.setattr("noether.registry.build_attention", lambda *a, **k: started.append(1))
+    args = ["bench", "dot_product", "--plot", str(tmp_path / "x.png")]
+    assert main(args) == 1
+    assert capsys.readouterr().err == (
+        "noether-attention bench: error: --plot needs matplotlib: pip install 'noether-attention[plot]'\n"
+    )
+    assert started == []
 
 
 def test_run_block_stack_example(capsys):

@@ -1,5 +1,5 @@
 from collections.abc import Callable, Mapping, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -75,6 +75,11 @@ class MultiBranchAnchorAttention(nn.Module):
             for spec in members
             if spec.size is not None
         }
+
+    def example_inputs(self, batch_size: int, tokens: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Random inputs (``bench``, ``doctor``): per branch, ``tokens`` anchors and ``tokens`` queries."""
+        specs = [TokenSpec(name=n, size=tokens) for b in self.branches for n in (self.anchors(b), f"{b}_queries")]
+        return (torch.randn(batch_size, len(specs) * tokens, self.config.hidden_dim), specs), {}
 
     def anchors(self, branch: str) -> str:
         return self.config.anchors(branch)

@@ -28,6 +28,12 @@ class MixedAttention(QKVAttention):
     def __init__(self, config: AttentionConfig) -> None:
         super().__init__(MixedAttentionConfig.coerce(config))
 
+    def example_inputs(self, batch_size: int, tokens: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Random inputs (``bench``, ``doctor``): two groups of ``tokens``, each attending to itself and the other."""
+        specs = [TokenSpec(name="a", size=tokens), TokenSpec(name="b", size=tokens)]
+        patterns = [AttentionPattern(query_tokens=["a", "b"], key_value_tokens=["a", "b"])]
+        return (torch.randn(batch_size, 2 * tokens, self.hidden_dim), specs, patterns), {}
+
     def forward(
         self,
         x: torch.Tensor,

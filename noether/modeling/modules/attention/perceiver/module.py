@@ -1,3 +1,5 @@
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -17,6 +19,10 @@ class PerceiverAttention(MultiHeadAttentionBase):
         self.kv = nn.Linear(self.kv_dim, 2 * config.hidden_dim, bias=config.bias)
         self.q = nn.Linear(config.hidden_dim, config.hidden_dim, bias=config.bias)
         init_linears(type(self).__name__, config.init_weights, [self.kv, self.q], output=self.proj)
+
+    def example_inputs(self, batch_size: int, tokens: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Random inputs of this shape (``bench``, ``doctor``): queries and as many key/value tokens."""
+        return (torch.randn(batch_size, tokens, self.hidden_dim), torch.randn(batch_size, tokens, self.kv_dim)), {}
 
     def forward(
         self,
