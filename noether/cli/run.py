@@ -1,6 +1,7 @@
 """``noether-attention run FILE``: build the described module and run it on synthetic inputs."""
 
 import argparse
+import sys
 from typing import Any
 
 from noether import install_hint
@@ -12,6 +13,11 @@ from noether.core.schemas.errors import format_loc
 from noether.core.schemas.modules.attention import TokenSpec
 
 
+def seconds(value: float) -> str:
+    """One format for durations in every output line."""
+    return f"{value:,.2f} s" if value >= 0.1 else f"{value * 1e3:,.1f} ms"
+
+
 def _require_torch() -> Any:
     try:
         import torch
@@ -20,7 +26,14 @@ def _require_torch() -> Any:
     return torch
 
 
+def status(args: argparse.Namespace, message: str) -> None:
+    """What ``run`` is doing, on stderr, where the progress bars go (and as they do: on a terminal)."""
+    if not args.no_progress and sys.stderr.isatty():
+        print(message, file=sys.stderr, flush=True)
+
+
 def run_file(args: argparse.Namespace) -> int:
+    status(args, f"reading {args.file}")
     data = load_file(args.file)
     spec, problems = read_file(data)
     if problems:
@@ -29,6 +42,7 @@ def run_file(args: argparse.Namespace) -> int:
             f" (and {len(problems) - 1} more; see `noether-attention check {args.file}`)" if len(problems) > 1 else ""
         )
         raise ValueError(f"{args.file}: {format_loc(first.loc)}: {first.message}{more}")
+    status(args, "importing torch")
     torch = _require_torch()
     torch.manual_seed(spec.run.seed)
     with torch.no_grad():
@@ -74,6 +88,7 @@ def run_stack(spec: StackFile, args: argparse.Namespace, torch: Any) -> list[tup
     from noether.modeling.modules.attention.anchor.module import MultiBranchAnchorAttention
     from noether.modeling.modules.blocks.stack.module import TransformerStack
 
+    status(args, f"building {spec.config.depth} blocks")
     model = TransformerStack(spec.config).eval()
     attention = model.blocks[0].attention_block
     anchor_names = set()
@@ -83,6 +98,7 @@ def run_stack(spec: StackFile, args: argparse.Namespace, torch: Any) -> list[tup
     if not tokens:
         raise ValueError("a block-stack file needs `tokens` to run")
     batch, dim = spec.run.batch_size, spec.config.block.hidden_dim
+    status(args, f"making {spec.run.inputs} inputs: {sum(t.size or 0 for t in tokens):,} points")
     features = _features(torch, spec.run.inputs, tokens, batch, dim)
     sizes = {t.name: t.size or 0 for t in tokens}
     rows = [("model", f"{spec.config.depth} x TransformerBlock({spec.config.block.attention_constructor}), "
@@ -103,7 +119,7 @@ def run_stack(spec: StackFile, args: argparse.Namespace, torch: Any) -> list[tup
         points = out.shape[1]
         rows += [("mode", "one forward pass"), ("output", str(tuple(out.shape)))]
     rows += [
-        ("time", f"{m['seconds']:.2f} s"),
+        ("time", seconds(m["seconds"])),
         ("throughput", f"{batch * points / m['seconds']:,.0f} points/s"),
         ("peak memory growth", human_bytes(m["peak_growth"])),
     ]
@@ -122,6 +138,7 @@ def run_attention(spec: AttentionFile, args: argparse.Namespace, torch: Any) -> 
     from noether.modeling.modules.attention.perceiver.module import PerceiverAttention
     from noether.registry import build_attention
 
+    status(args, f"building {spec.name}")
     module = build_attention(spec.config, name=spec.name).eval()
     batch, dim = spec.run.batch_size, spec.config.hidden_dim
     anchor_names: set[str] = set()
@@ -157,7 +174,7 @@ def run_attention(spec: AttentionFile, args: argparse.Namespace, torch: Any) -> 
         rows.append(("mode", "one forward pass"))
     rows += [
         ("output", shape),
-        ("time", f"{m['seconds']:.3f} s"),
+        ("time", seconds(m["seconds"])),
         ("throughput", f"{batch * points / m['seconds']:,.0f} points/s"),
         ("peak memory growth", human_bytes(m["peak_growth"])),
     ]

@@ -76,6 +76,7 @@ def prefill_anchors(
     chunk_size: int,
     freqs: torch.Tensor | None = None,
     condition: torch.Tensor | None = None,
+    on_layer: Callable[[], None] | None = None,
 ) -> None:
     """Fill ``kv_cache`` for every layer with the anchors' keys/values, passing the anchors in chunks.
 
@@ -89,7 +90,9 @@ def prefill_anchors(
     kv_cache.reserve(len(layers) * 2 * anchors.nbytes, anchors)  # keys and values as wide as the hidden states
     for index, layer in enumerate(layers):
         aliases = cast(PrefillLayer, layer).prefill_kv(h, specs, kv_cache=kv_cache, chunk_size=chunk_size, **given)
-        if index == len(layers) - 1:
+        if index == len(layers) - 1:  # its outputs are never needed
+            if on_layer is not None:
+                on_layer()
             break
         offset = 0
         for spec in specs:
@@ -102,6 +105,8 @@ def prefill_anchors(
                 chunk_specs = [*cached, TokenSpec(name=aliases[spec.name], size=stop - start)]
                 h[:, start:stop] = layer(h[:, start:stop], chunk_specs, kv_cache=kv_cache, **part)
             offset += size
+        if on_layer is not None:
+            on_layer()
 
 
 class _NoProgress:
@@ -115,12 +120,12 @@ class _NoProgress:
         return None
 
 
-def _progress(total: int, enabled: bool | None) -> Any:
+def _progress(total: int, enabled: bool | None, desc: str = "queries", unit: str = "pt") -> Any:
     if not (sys.stderr.isatty() if enabled is None else enabled):
         return _NoProgress()  # tqdm not even imported: its import alone costs megabytes
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="pt", unit_scale=True, desc="queries", dynamic_ncols=True)
+    return tqdm(total=total, unit=unit, unit_scale=unit == "pt", desc=desc, dynamic_ncols=True)
 
 
 @torch.no_grad()
@@ -170,10 +175,13 @@ def stream_queries(
             f"anchor_chunk_size needs layers that can prefill the KV cache (prefill_kv), but {sorted(set(unable))} "
             "cannot; leave anchor_chunk_size unset to run the anchors in one forward"
         )
-    if unable:
-        run_layers(stack, anchors, specs, cache, freqs=anchor_freqs, condition=condition)
-    else:
-        prefill_anchors(stack, anchors, specs, cache, anchor_chunk_size or chunk_size, anchor_freqs, condition)
+    with _progress(len(stack), progress, desc="anchors into the KV cache", unit="layer") as bar:
+        if unable:
+            run_layers(stack, anchors, specs, cache, freqs=anchor_freqs, condition=condition)
+            bar.update(len(stack))
+        else:
+            prefill_anchors(stack, anchors, specs, cache, anchor_chunk_size or chunk_size, anchor_freqs, condition,
+                            on_layer=lambda: bar.update(1))  # fmt: skip
     cached = [TokenSpec(name=spec.name, size=None) for spec in specs]
     outputs: dict[str, torch.Tensor] = dict(out or {})
     total = sum(tensor.shape[1] for tensor in queries.values())

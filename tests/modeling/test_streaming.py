@@ -167,6 +167,16 @@ def test_no_progress_bar_needs_no_tqdm(monkeypatch):
         stream_queries(stack(), anchors, ANCHOR_SPECS, queries, chunk_size=8, progress=True)
 
 
+def test_progress_shows_the_anchor_prefill_then_the_queries(capsys):
+    pytest.importorskip("tqdm", reason="the progress bar needs tqdm")
+    anchors, queries = anchors_and_queries(torch.randn(1, sum(SIZES.values()), D))
+    stream_queries(stack(), anchors, ANCHOR_SPECS, queries, chunk_size=8, progress=True)
+    err = capsys.readouterr().err
+    assert "anchors into the KV cache: 100%" in err
+    assert f"{len(stack())}/{len(stack())}" in err
+    assert err.index("anchors into the KV cache") < err.index("queries: ")
+
+
 def test_memory_is_the_cache_plus_one_chunk_whatever_the_query_count():
     model = stack()
     anchors = torch.randn(1, 11, D)
