@@ -4,9 +4,10 @@ Validation lives on the attrs class: every field's check (see
 :mod:`noether.core.schemas.converter`) is its attrs converter and model
 validators run after ``__init__``, so construction, ``from_dict``,
 ``cattrs.structure``, assignment and ``attrs.evolve`` share one set of rules.
-``from_dict`` runs a function ``cattrs.gen`` generated for the class; only when
-it fails does a second, detailed one (cattrs' detailed validation) collect
-every error, which :func:`~noether.core.schemas.errors.translate` locates.
+The converter's hook for a config class is a loader generated for it
+(:mod:`noether.core.schemas.fast`); whatever that loader doubts goes to the
+function ``cattrs.gen`` generates with detailed validation, which decides, and
+whose exception groups :func:`~noether.core.schemas.errors.translate` locates.
 """
 
 import contextvars
@@ -226,18 +227,16 @@ def _omitted(cls: Any) -> dict[str, Any]:
     return {name: override(omit=True) for name in (*_INTERNAL, *cls.__noether_derived__)}
 
 
-def _structure_fn(cls: Any, detailed: bool) -> Any:
-    """cattrs' generated function, calling each given field's check (the attrs converter) as its hook."""
+@functools.cache
+def _detailed_structure(cls: Any) -> Any:
+    """cattrs' generated function with detailed validation, each given field's check (its attrs converter) as hook."""
     checks: dict[str, Any] = {
         a.name: override(struct_hook=a.converter) for a in attrs.fields(cls) if a.init and a.converter
     }
     return make_dict_structure_fn(
-        cls, converter, _cattrs_forbid_extra_keys=detailed and cls.__noether_extra__ == "forbid",
-        _cattrs_detailed_validation=detailed, **_omitted(cls), **checks,
+        cls, converter, _cattrs_forbid_extra_keys=cls.__noether_extra__ == "forbid",
+        _cattrs_detailed_validation=True, **_omitted(cls), **checks,
     )  # fmt: skip
-
-
-_detailed_structure = functools.cache(lambda cls: _structure_fn(cls, detailed=True))
 
 
 def _structure_factory(cls: type["Config"]) -> Callable[[Any, Any], Any]:
