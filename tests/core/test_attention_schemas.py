@@ -188,6 +188,11 @@ class TestTokenSpec:
                    f"or {{'name': ..., 'size': ...}}, got {got}",
         }]  # fmt: skip
 
+    @pytest.mark.parametrize("reserved", ["name", "size"])
+    def test_field_words_cannot_name_a_group(self, reserved):
+        """Its pair {reserved: n} would read as the field form, so such a spec could not round-trip."""
+        assert errors_of(TokenSpec, name=reserved) == [(("name",), "value_error")]
+
     def test_field_keys_mean_the_field_form(self):
         assert errors_of(TokenSpec.from_dict, {"size": 3}) == [(("name",), "missing")]
         assert errors_of(TokenSpec.from_dict, {"name": "a", "size": 1, "x": 2}) == [(("x",), "extra_forbidden")]

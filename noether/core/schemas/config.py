@@ -20,11 +20,11 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
 import attrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.gen import make_dict_structure_fn, override
 
 from noether.core.schemas.converter import converter, field_check, jsonable
 from noether.core.schemas.errors import InvalidValue, ValidationError, error, translate
-from noether.core.schemas.fast import Doubt, make_loader
+from noether.core.schemas.fast import Doubt, make_dump, make_loader
 
 if sys.version_info >= (3, 11):
     from typing import Self, dataclass_transform
@@ -355,18 +355,8 @@ class Config:
 
     @classmethod
     def _unstructure_hook(cls) -> Callable[[Any], Any]:
-        internal: dict[str, Any] = {name: override(omit=True) for name in _INTERNAL}
-        dump = make_dict_unstructure_fn(cls, converter, _cattrs_include_init_false=True, **internal)
-        if cls.__noether_extra__ != "allow":
-            return dump
-
-        def unstructure(instance: Any) -> dict[str, Any]:
-            data = dump(instance)
-            if instance.model_extra:
-                data.update(instance.model_extra)
-            return data
-
-        return unstructure
+        """The hook ``converter`` uses to dump this class: a generated dump (:mod:`.fast`)."""
+        return make_dump(cls)
 
     # -- the pydantic-style API --------------------------------------------------------------
 

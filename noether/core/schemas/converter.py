@@ -264,16 +264,16 @@ converter.register_structure_hook_factory(
 )
 
 
-def _plain_data(tp: Any) -> bool:
+def plain_data(tp: Any) -> bool:
     """Values of this type are JSON-like already: dumping them is the identity."""
     if tp in (int, float, str, bool, type(None), Any):
         return True
     origin = typing.get_origin(tp)
     union = origin in (typing.Union, types.UnionType)
-    return origin is typing.Literal or (union and all(map(_plain_data, typing.get_args(tp))))
+    return origin is typing.Literal or (union and all(map(plain_data, typing.get_args(tp))))
 
 
-converter.register_unstructure_hook_factory(_plain_data, lambda _: identity)
+converter.register_unstructure_hook_factory(plain_data, lambda _: identity)
 
 
 def _attrs_factory(tp: Any) -> Callable[[Any, Any], Any]:

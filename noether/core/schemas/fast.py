@@ -1,4 +1,4 @@
-"""A generated loader per config class: the hot path of ``from_dict``.
+"""A generated loader and dump per config class: the hot paths of ``from_dict`` and ``to_dict``.
 
 cattrs' generated functions call one hook per field and attrs' ``__init__`` one
 converter per field, defaults included; on a small config that is twice what
@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from noether.core.schemas.converter import converter
+from noether.core.schemas.converter import converter, plain_data
 
 
 class Doubt(Exception):
@@ -118,3 +118,29 @@ def make_loader(cls: Any, rest: Callable[[Any, Any], Any]) -> Callable[..., Any]
     exec(compile(source, f"<noether loader {cls.__module__}.{cls.__qualname__}>", "exec"), names)
     load: Callable[..., Any] = names["load"]
     return load
+
+
+def make_dump(cls: Any) -> Callable[[Any], dict[str, Any]]:
+    """``dump(config)``: the field form in one dict display; plain values as they are, lists and dicts
+    of them copied, anything else through the converter's hook for its type (nested configs included)."""
+    names: dict[str, Any] = {}
+    items = []
+    for i, (name, info) in enumerate(cls.model_fields.items()):
+        origin, args = typing.get_origin(info.annotation), typing.get_args(info.annotation)
+        if plain_data(info.annotation):
+            value = f"self.{name}"
+        elif origin in (list, collections.abc.Sequence) and args and plain_data(args[0]):
+            value = f"self.{name}[:]"
+        elif origin in (list, collections.abc.Sequence) and args and hasattr(args[0], "model_fields"):
+            names[f"_u{i}"] = converter.get_unstructure_hook(args[0])
+            value = f"[_u{i}(x) for x in self.{name}]"
+        else:
+            names[f"_u{i}"] = converter.get_unstructure_hook(info.annotation)
+            value = f"_u{i}(self.{name})"
+        items.append(f"{name!r}: {value}")
+    if cls.__noether_extra__ == "allow":
+        items.append("**self.model_extra")
+    source = f"def dump(self):\n    return {{{', '.join(items)}}}\n"
+    exec(compile(source, f"<noether dump {cls.__module__}.{cls.__qualname__}>", "exec"), names)
+    dump: Callable[[Any], dict[str, Any]] = names["dump"]
+    return dump

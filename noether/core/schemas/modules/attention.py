@@ -44,6 +44,12 @@ class AttentionPattern(Config):
     key_value_tokens: list[str] = field(min_length=1, description="Token groups attended to, e.g. ['surface_anchors'].")
 
 
+def _unreserved(name: str) -> str:
+    if name in ("name", "size"):
+        raise ValueError(f"{name!r} cannot name a token group: {{{name!r}: ...}} would read as the field form")
+    return name
+
+
 @config
 class TokenSpec(Config):
     """One named group of tokens in a concatenated sequence.
@@ -59,10 +65,14 @@ class TokenSpec(Config):
     Data takes either form: the pair ``{"surface_anchors": 100}`` (what
     ``to_dict`` writes) or the fields ``{"name": "surface_anchors", "size": 100}``.
     A mapping with a ``name`` or ``size`` key is read as the fields, so those two
-    words cannot name a group in the pair form.
+    words cannot name a group.
     """
 
-    name: str = field(description="Token group name such as 'surface_anchors'.")
+    name: str = field(
+        check=_unreserved,
+        json_schema={"not": {"enum": ["name", "size"]}},
+        description="Token group name such as 'surface_anchors'; not 'name' or 'size'.",
+    )
     size: int | None = field(default=None, ge=0, description="Tokens in the input, or None when cached.")
 
     @property
