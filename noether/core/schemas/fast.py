@@ -57,12 +57,12 @@ def _test(annotation: Any, ge: float | None, le: float | None, var: str, names: 
 def _value(info: Any, i: int, names: dict[str, Any], owner: type) -> list[str]:
     """Lines that leave field ``i``'s checked value in ``v``: inline when plainly valid, else its check."""
     check = [f"v = _c{i}(v)"]
-    if info.check is not None:
-        return check
     origin, args = typing.get_origin(info.annotation), typing.get_args(info.annotation)
     many = origin in (list, collections.abc.Sequence)
     nested = args[0] if many and args else info.annotation
-    if hasattr(nested, "model_fields") and nested is not owner:  # configs, or lists of them: their hooks, directly
+    if (
+        hasattr(nested, "model_fields") and nested is not owner and info.check is None
+    ):  # configs, or lists of them: their hooks, directly
         names[f"_h{i}"] = converter.get_structure_hook(nested)
         if many:
             return [f"if type(v) is list and len(v) >= {info.min_length}:", f"    v = [_h{i}(x) for x in v]",
@@ -76,7 +76,11 @@ def _value(info: Any, i: int, names: dict[str, Any], owner: type) -> list[str]:
         if not copy:
             return check
         test = f"{test} and len(v) >= {info.min_length}"
-    return [f"if {test}:", f"    v = {'v[:]' if copy else 'v'}", "else:", f"    {check[0]}"]
+    keep = "v[:]" if copy else "v"
+    if info.check is not None:  # the type is plainly right: only the custom check is left to run
+        names[f"_k{i}"] = info.check
+        keep = f"_k{i}({keep})"
+    return [f"if {test}:", f"    v = {keep}", "else:", f"    {check[0]}"]
 
 
 def make_loader(cls: Any, rest: Callable[[Any, Any], Any]) -> Callable[..., Any]:
