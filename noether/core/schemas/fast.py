@@ -60,10 +60,9 @@ def _value(info: Any, i: int, names: dict[str, Any], owner: type) -> list[str]:
     origin, args = typing.get_origin(info.annotation), typing.get_args(info.annotation)
     many = origin in (list, collections.abc.Sequence)
     nested = args[0] if many and args else info.annotation
-    if (
-        hasattr(nested, "model_fields") and nested is not owner and info.check is None
-    ):  # configs, or lists of them: their hooks, directly
-        names[f"_h{i}"] = converter.get_structure_hook(nested)
+    if hasattr(nested, "model_fields") and nested is not owner and info.check is None:  # configs, or lists of them
+        hook = converter.get_structure_hook(nested)
+        names[f"_h{i}"] = getattr(hook, "load", hook)  # its loader itself: the outer hook explains a doubt
         if many:
             return [f"if type(v) is list and len(v) >= {info.min_length}:", f"    v = [_h{i}(x) for x in v]",
                     "else:", f"    {check[0]}"]  # fmt: skip
@@ -125,26 +124,42 @@ def make_loader(cls: Any, rest: Callable[[Any, Any], Any]) -> Callable[..., Any]
 
 
 def make_dump(cls: Any) -> Callable[[Any], dict[str, Any]]:
-    """``dump(config)``: the field form in one dict display; plain values as they are, lists and dicts
-    of them copied, anything else through the converter's hook for its type (nested configs included)."""
+    """``dump(config)``: the field form in one dict display. Plain values are taken as they are,
+    lists of them copied, nested configs (a few levels) inlined as displays of their own, and
+    anything else goes through the converter's hook for its type."""
     names: dict[str, Any] = {}
-    items = []
-    for i, (name, info) in enumerate(cls.model_fields.items()):
-        origin, args = typing.get_origin(info.annotation), typing.get_args(info.annotation)
-        if plain_data(info.annotation):
-            value = f"self.{name}"
-        elif origin in (list, collections.abc.Sequence) and args and plain_data(args[0]):
-            value = f"self.{name}[:]"
-        elif origin in (list, collections.abc.Sequence) and args and hasattr(args[0], "model_fields"):
-            names[f"_u{i}"] = converter.get_unstructure_hook(args[0])
-            value = f"[_u{i}(x) for x in self.{name}]"
-        else:
-            names[f"_u{i}"] = converter.get_unstructure_hook(info.annotation)
-            value = f"_u{i}(self.{name})"
-        items.append(f"{name!r}: {value}")
-    if cls.__noether_extra__ == "allow":
-        items.append("**self.model_extra")
-    source = f"def dump(self):\n    return {{{', '.join(items)}}}\n"
+    source = f"def dump(self):\n    return {_nested(cls, 'self', names, 0, top=True)}\n"
     exec(compile(source, f"<noether dump {cls.__module__}.{cls.__qualname__}>", "exec"), names)
     dump: Callable[[Any], dict[str, Any]] = names["dump"]
+    dump.__noether_dump__ = True  # type: ignore[attr-defined]  # may be inlined into other configs' dumps
     return dump
+
+
+def _nested(cls: Any, expr: str, names: dict[str, Any], depth: int, top: bool = False) -> str:
+    template = getattr(cls, "__noether_dump_template__", None)
+    if template is not None:
+        return str(template.format(v=expr))
+    hook = None if top else converter.get_unstructure_hook(cls)
+    if not top and (depth > 2 or not getattr(hook, "__noether_dump__", False)):  # deep, or a hook of its own
+        names[f"_u{len(names)}"] = hook
+        return f"_u{len(names) - 1}({expr})"
+    items = [f"{name!r}: {_dump_value(info.annotation, f'{expr}.{name}', names, depth)}"
+             for name, info in cls.model_fields.items()]  # fmt: skip
+    if cls.__noether_extra__ == "allow":
+        items.append(f"**{expr}.model_extra")
+    return "{" + ", ".join(items) + "}"
+
+
+def _dump_value(annotation: Any, expr: str, names: dict[str, Any], depth: int) -> str:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if plain_data(annotation):
+        return expr
+    if origin in (list, collections.abc.Sequence) and args and plain_data(args[0]):
+        return f"{expr}[:]"
+    if origin in (list, collections.abc.Sequence) and args and hasattr(args[0], "model_fields"):
+        item = f"x{depth}"
+        return f"[{_nested(args[0], item, names, depth + 1)} for {item} in {expr}]"
+    if hasattr(annotation, "model_fields"):
+        return _nested(annotation, expr, names, depth + 1)
+    names[f"_u{len(names)}"] = converter.get_unstructure_hook(annotation)
+    return f"_u{len(names) - 1}({expr})"

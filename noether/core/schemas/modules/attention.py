@@ -1,7 +1,7 @@
 """The generic attention config and the token-group vocabulary of anchor attention."""
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from noether.core.schemas.config import Config, config, field, model_validator
 from noether.core.schemas.errors import ValidationError, error
@@ -68,6 +68,8 @@ class TokenSpec(Config):
     words cannot name a group.
     """
 
+    __noether_dump_template__: ClassVar[str] = "{{{v}.name: {v}.size}}"  # to_dict: the pair, also inlined
+
     name: str = field(
         check=_unreserved,
         json_schema={"not": {"enum": ["name", "size"]}},
@@ -109,10 +111,6 @@ class TokenSpec(Config):
             return fields_form(data)
 
         return structure
-
-    @classmethod
-    def _unstructure_hook(cls) -> Callable[[Any], Any]:
-        return lambda spec: {spec.name: spec.size}
 
     @classmethod
     def _json_schema_def(cls, defs: dict[str, Any]) -> dict[str, Any]:
