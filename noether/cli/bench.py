@@ -103,6 +103,14 @@ def _pyplot() -> Any:
 
 def _plot(path: str, title: str, results: list[tuple[str, float, int, int]]) -> None:
     plt = _pyplot()
+    fig = figure(title, results)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def figure(title: str, results: list[tuple[str, float, int, int]]) -> Any:
+    """Time and memory bars in the table's order, each labelled with its value (a zero too)."""
+    plt = _pyplot()
     names = [name for name, *_ in results]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 1.2 + 0.5 * len(names)))
     for axis, values, label, unit in (
@@ -116,5 +124,4 @@ def _plot(path: str, title: str, results: list[tuple[str, float, int, int]]) -> 
         axis.set_xlim(0, max(max(values), 1e-9) * 1.35)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig

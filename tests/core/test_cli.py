@@ -215,6 +215,15 @@ class TestNewUser:
             "(YAML aliases count every time they are used)\n"
         )
 
+    def test_deep_and_large_files_are_refused(self, tmp_path):
+        deep = tmp_path / "deep.json"
+        deep.write_text('{"attention": ' + "[" * 80 + "]" * 80 + "}")
+        large = tmp_path / "large.yaml"
+        large.write_text("# " + "x" * (5 * 2**20) + "\n")
+        lines = cli("check", str(deep), str(large)).stdout.splitlines()
+        assert lines[0].startswith(f"{deep}: the document expands to more than 100,000 values or nests deeper than 64")
+        assert lines[1] == f"{large}: {large.stat().st_size:,} bytes; config files are limited to 4,194,304"
+
     def test_check_rejects_what_run_rejects(self, tmp_path):
         orphan = tmp_path / "orphan.yaml"
         orphan.write_text(

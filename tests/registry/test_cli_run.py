@@ -150,3 +150,26 @@ def test_run_block_stack_one_shot(tmp_path, capsys):
     )
     assert main(["run", str(stack)]) == 0
     assert table(capsys.readouterr().out)["output"] == "(1, 50, 16)"
+
+
+def test_bench_figure_reads_like_the_table():
+    pytest.importorskip("matplotlib", reason="--plot needs matplotlib: pip install 'noether-attention[plot]'")
+    from noether.cli.bench import figure
+
+    fig = figure("64 tokens per input", [("slow", 0.002, 0, 64), ("fast", 0.001, 2**20, 64)])
+    time_axis, memory_axis = fig.axes
+    assert fig._suptitle.get_text() == "64 tokens per input"
+    assert [t.get_text() for t in time_axis.texts] == ["2.0 ms", "1.0 ms"]
+    assert [t.get_text() for t in memory_axis.texts] == ["0.0 MiB", "1.0 MiB"]  # a zero is labelled, not blank
+    ticks = sorted(time_axis.get_yticklabels(), key=lambda t: -t.get_position()[1])  # top first
+    assert time_axis.yaxis_inverted()
+    assert [t.get_text() for t in ticks][::-1] == ["slow", "fast"]
+
+
+def test_run_says_what_it_does_before_the_work(monkeypatch, capsys):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["run", str(EXAMPLES / "anchor_transformer.yaml"), "--queries", "512"]) == 0
+    err = capsys.readouterr().err
+    for step in ("reading", "importing torch", "building 8 blocks", "making car inputs", "anchors into the KV cache"):
+        assert step in err
+    assert err.index("building 8 blocks") < err.index("anchors into the KV cache") < err.index("queries")
