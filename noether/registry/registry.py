@@ -50,6 +50,7 @@ class AttentionRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._register_lock = threading.Lock()
+        self._manager_lock = threading.Lock()
         self._done: dict[tuple[str, bool], Resolved] = {}
         self._failed: dict[str, BaseException] = {}
         self._pending: dict[tuple[str, bool], threading.Event] = {}
@@ -268,7 +269,7 @@ class AttentionRegistry:
         return known
 
     def _plugin_manager(self) -> Any:
-        with self._register_lock if self._manager is None else contextlib.nullcontext():
+        with self._manager_lock if self._manager is None else contextlib.nullcontext():
             if self._manager is None:  # made once, also when threads race to use the first plugin
                 import pluggy
 
