@@ -251,3 +251,44 @@ def test_schema_documents_load_and_dumps_fit_the_schema(cls: type[Config]) -> No
         assert kinds <= {"value_error", "derived_mismatch"}
 
     check()
+
+
+def watch_doubts(monkeypatch: Any) -> list[str]:
+    """Record every class whose loader hands its input to the explaining path (hooks made anew)."""
+    doubted: list[str] = []
+    original = Config._explain.__func__  # type: ignore[attr-defined]
+
+    def explain(klass: type[Config], data: Any) -> Any:
+        doubted.append(klass.__name__)
+        return original(klass, data)
+
+    monkeypatch.setattr(Config, "_explain", classmethod(explain))
+    for klass in CLASSES:
+        monkeypatch.delattr(klass, "__noether_hook__", raising=False)
+    converter._structure_func.clear_cache()  # hooks made anew see the patched path
+    return doubted
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_plainly_valid_input_never_needs_the_explaining_path(cls: type[Config], monkeypatch: Any) -> None:
+    """The generated loader takes valid data of every class by itself; cattrs' detailed path is for doubts."""
+    doubted = watch_doubts(monkeypatch)
+    cls.from_dict(valid_data(cls))
+    assert doubted == []
+    with pytest.raises(ValidationError):
+        cls.from_dict({**valid_data(cls), "not_a_field": 1} if cls.__noether_extra__ == "forbid" else [])
+    assert doubted == [cls.__name__]
+    monkeypatch.undo()
+    converter._structure_func.clear_cache()
+
+
+def test_unbounded_float_loads_without_doubt(monkeypatch: Any) -> None:
+    @config
+    class Free(Config):
+        x: float = field()
+
+    doubted = watch_doubts(monkeypatch)
+    assert Free.from_dict({"x": 1.5}).x == 1.5
+    assert doubted == []
+    monkeypatch.undo()
+    converter._structure_func.clear_cache()

@@ -39,7 +39,8 @@ def _test(annotation: Any, ge: float | None, le: float | None, var: str, names: 
     if annotation is int:
         return " and ".join([f"type({var}) is int", *bounds])
     if annotation is float and all(math.isfinite(b) for b in (ge, le) if b is not None):
-        return " and ".join([f"type({var}) is float", *(bounds or [f"-{math.inf!r} < {var} < {math.inf!r}"])])
+        names["_INF"] = math.inf
+        return " and ".join([f"type({var}) is float", *(bounds or [f"-_INF < {var} < _INF"])])
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is typing.Literal and all(type(a) is str for a in args):
         key = f"_allowed_{len(names)}"
