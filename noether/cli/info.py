@@ -26,9 +26,15 @@ def run_info(args: argparse.Namespace) -> int:
     for name, info in config.model_fields.items():
         default = "(required)" if info.is_required() else repr(info.default)
         bounds = " ".join(
-            part for part in (f">= {info.ge}" if info.ge is not None else "", f"<= {info.le}" if info.le is not None
-                              else "") if part
-        )  # fmt: skip
+            part
+            for part in (
+                f">= {info.ge}" if info.ge is not None else "",
+                f"<= {info.le}" if info.le is not None else "",
+                f"at least {info.min_length} item{'s' if info.min_length != 1 else ''}" if info.min_length else "",
+                "(derived)" if info.derived else "",
+            )
+            if part
+        )
         body.append((name, type_name(info.annotation), default, " ".join(filter(None, [info.description, bounds]))))
     print(table(("FIELD", "TYPE", "DEFAULT", "DESCRIPTION"), body))
     return 0

@@ -58,6 +58,10 @@ def test_info(capsys):
     hidden = next(line for line in out.splitlines() if line.startswith("hidden_dim"))
     assert "(required)" in hidden
     assert hidden.endswith(">= 1")
+    assert next(line for line in out.splitlines() if line.startswith("head_dim")).endswith("(derived)")
+    assert main(["info", "joint_anchor"]) == 0
+    branches = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("branches"))
+    assert branches.endswith("Branch (domain) names. at least 1 item")
 
 
 def test_check_examples():
