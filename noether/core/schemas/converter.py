@@ -57,13 +57,17 @@ def int_check(ge: float | None = None, le: float | None = None) -> Check:
     def check_int(value: Any, _type: Any = None) -> Any:
         if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
             raise InvalidValue("int_type", "Input should be a valid integer" + _got(value), value)
-        if value < lo:
-            raise InvalidValue("greater_than_equal", f"Input should be greater than or equal to {ge}", value)
-        if value > hi:
-            raise InvalidValue("less_than_equal", f"Input should be less than or equal to {le}", value)
+        if not lo <= value <= hi:
+            raise _out_of_bounds(value, lo, ge, le)
         return value
 
     return check_int
+
+
+def _out_of_bounds(value: Any, lo: float, ge: float | None, le: float | None) -> InvalidValue:
+    if value < lo:
+        return InvalidValue("greater_than_equal", f"Input should be greater than or equal to {ge}", value)
+    return InvalidValue("less_than_equal", f"Input should be less than or equal to {le}", value)
 
 
 def float_check(ge: float | None = None, le: float | None = None) -> Check:
@@ -79,14 +83,10 @@ def float_check(ge: float | None = None, le: float | None = None) -> Check:
                 value = float(value)
             except OverflowError:
                 raise InvalidValue("finite_number", "Input should be a finite number", value) from None
-        if not lo <= value <= hi:
+        if not lo <= value <= hi:  # NaN included: it compares false with everything
             if value != value or (math.isinf(value) and (ge is None or le is None)):
                 raise InvalidValue("finite_number", "Input should be a finite number", value)
-            if value < lo:
-                raise InvalidValue("greater_than_equal", f"Input should be greater than or equal to {ge}", value)
-            raise InvalidValue("less_than_equal", f"Input should be less than or equal to {le}", value)
-        if value != value:
-            raise InvalidValue("finite_number", "Input should be a finite number", value)
+            raise _out_of_bounds(value, lo, ge, le)
         return value
 
     return check_float
@@ -137,11 +137,6 @@ def enum_check(cls: type[enum.Enum]) -> Check:
             raise InvalidValue("enum", msg, value) from None
 
     return check_enum
-
-
-def _is_optional(tp: Any) -> bool:
-    args = typing.get_args(tp)
-    return typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args
 
 
 def scalar_check(annotation: Any) -> Check | None:
@@ -210,7 +205,8 @@ converter.register_structure_hook_factory(
 
 def _plain_optional(tp: Any) -> bool:
     """``X | None`` with one X: cattrs' own optional hook serves it."""
-    return _is_optional(tp) and len(typing.get_args(tp)) == 2
+    args = typing.get_args(tp)
+    return typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args and len(args) == 2
 
 
 def _collection_factory(tp: Any) -> Callable[[Any, Any], Any]:

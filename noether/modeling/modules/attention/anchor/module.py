@@ -31,8 +31,6 @@ class MultiBranchAnchorAttention(nn.Module):
     def __init__(self, config: AttentionConfig) -> None:
         super().__init__()
         config = self.config = self.config_class.coerce(config)
-        self.branches = list(config.branches)
-        self.anchor_suffix = config.anchor_suffix
         generic = {name: getattr(config, name) for name in AttentionConfig.model_fields if name != "head_dim"}
         self.mixed_attention = MixedAttention(MixedAttentionConfig.from_dict(generic))
 
@@ -80,6 +78,10 @@ class MultiBranchAnchorAttention(nn.Module):
         """Random inputs (``bench``, ``doctor``): per branch, ``tokens`` anchors and ``tokens`` queries."""
         specs = [TokenSpec(name=n, size=tokens) for b in self.branches for n in (self.anchors(b), f"{b}_queries")]
         return (torch.randn(batch_size, len(specs) * tokens, self.config.hidden_dim), specs), {}
+
+    @property
+    def branches(self) -> list[str]:
+        return list(self.config.branches)
 
     def anchors(self, branch: str) -> str:
         return self.config.anchors(branch)
