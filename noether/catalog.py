@@ -58,6 +58,8 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "KVCache": ("attention", f"{MODULES}.attention.kv_cache:KVCache"),
     "MultiHeadAttentionBase": ("attention", f"{MODULES}.attention.heads:MultiHeadAttentionBase"),
     "rope": ("layers", "noether.modeling.functional.rope:rope"),
+    "ATTENTION_REGISTRY": ("attention", "noether.registry.legacy:ATTENTION_REGISTRY"),
+    "Activation": ("", "noether.modeling.functional.activation:Activation"),
 }
 """Other public names of the modeling packages: name -> (the package exporting it, ``"module:attr"``)."""
 
@@ -71,6 +73,59 @@ def exports(package: str = "") -> dict[str, str]:
             out[c.config] = c.config_path
     out.update({name: target for name, (home, target) in EXTRAS.items() if home == package or not package})
     return out
+
+
+_ANCHOR = "noether.modeling.modules.attention.anchor.config"
+_SCHEMAS = "noether.core.schemas.modules"
+
+LEGACY: dict[str, tuple[str, ...]] = {
+    f"{_SCHEMAS}.attention": (
+        "DotProductAttentionConfig", "PerceiverAttentionConfig", "TransolverAttentionConfig",
+        "TransolverPlusPlusAttentionConfig", "IrregularNatAttentionConfig", "MixedAttentionConfig",
+        "MultiBranchAnchorAttentionConfig", "CrossAnchorAttentionConfig", "JointAnchorAttentionConfig",
+    ),
+    f"{_SCHEMAS}.blocks": ("TransformerBlockConfig", "PerceiverBlockConfig"),
+    f"{_SCHEMAS}.mlp": ("MLPConfig", "UpActDownMLPConfig"),
+    f"{_SCHEMAS}.encoders": (),
+    f"{_SCHEMAS}.decoders": (),
+    f"{_SCHEMAS}.layers": (
+        "ContinuousSincosEmbeddingConfig", "UnquantizedDropPathConfig", "LayerScaleConfig",
+        "LinearProjectionConfig", "RopeFrequencyConfig",
+    ),
+    f"{_SCHEMAS}.layers.continuous_sincos_embedding": ("ContinuousSincosEmbeddingConfig",),
+    f"{_SCHEMAS}.layers.drop_path": ("UnquantizedDropPathConfig",),
+    f"{_SCHEMAS}.layers.layer_scale": ("LayerScaleConfig",),
+    f"{_SCHEMAS}.layers.linear_projection": ("LinearProjectionConfig",),
+    f"{_SCHEMAS}.layers.rope_frequency": ("RopeFrequencyConfig",),
+    f"{_SCHEMAS}.layers.scalar_conditioner": (),
+    f"{MODULES}.activations": ("Activation",),
+    f"{MODULES}.attention.anchor_attention": (
+        "CrossAnchorAttention", "JointAnchorAttention", "MultiBranchAnchorAttention", "SelfAnchorAttention",
+    ),
+    f"{MODULES}.attention.anchor_attention.cross": ("CrossAnchorAttention",),
+    f"{MODULES}.attention.anchor_attention.joint": ("JointAnchorAttention",),
+    f"{MODULES}.attention.anchor_attention.self_anchor": ("SelfAnchorAttention",),
+    f"{MODULES}.attention.anchor_attention.mixed": ("MixedAttention",),
+    f"{MODULES}.attention.anchor_attention.multi_branch": (
+        "MultiBranchAnchorAttention", "MissingBranchTokensError", "MissingAnchorTokenError", "UnexpectedTokenError",
+    ),
+    f"{MODULES}.mlp.upactdown_mlp": ("UpActDownMlp",),
+}  # fmt: skip
+"""emmiai-noether 1.x module path -> the public names it had; those modules re-export them from here."""
+
+_LEGACY_ONLY = {
+    "IrregularNatAttentionConfig": "noether.modeling.modules.attention.irregular_nat:IrregularNatAttentionConfig",
+    **{
+        name: f"{_ANCHOR}:{name}"
+        for name in ("MissingBranchTokensError", "MissingAnchorTokenError", "UnexpectedTokenError")
+    },
+}
+
+
+def legacy_exports(module: str) -> dict[str, str]:
+    """Name -> ``"module:attr"`` of what the emmiai-noether 1.x module ``module`` exported."""
+    known = {**exports(), **_LEGACY_ONLY}
+    return {name: known[name] for name in LEGACY[module]}
 
 
 def config_paths() -> dict[str, str]:

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from noether.core.schemas.modules.attention import TokenSpec
+from noether.modeling.functional.rope import Freqs, token_slice
 from noether.modeling.modules.attention.kv_cache import KVCache
 from noether.modeling.modules.attention.mixed.layout import as_token_specs
 
@@ -37,7 +38,7 @@ def run_layers(
     x: torch.Tensor,
     specs: Sequence[TokenSpec],
     kv_cache: KVCache,
-    **kwargs: torch.Tensor | None,
+    **kwargs: Freqs | None,
 ) -> torch.Tensor:
     """``x`` through ``layers``; each takes ``(x, token_specs, kv_cache=..., **kwargs)``, None kwargs left out."""
     given = {name: value for name, value in kwargs.items() if value is not None}
@@ -74,7 +75,7 @@ def prefill_anchors(
     specs: Sequence[TokenSpec],
     kv_cache: KVCache,
     chunk_size: int,
-    freqs: torch.Tensor | None = None,
+    freqs: Freqs | None = None,
     condition: torch.Tensor | None = None,
     on_layer: Callable[[], None] | None = None,
 ) -> None:
@@ -101,7 +102,7 @@ def prefill_anchors(
                 stop = min(start + chunk_size, offset + size)
                 part = dict(given)
                 if freqs is not None:
-                    part["freqs"] = freqs[..., start:stop, :]
+                    part["freqs"] = token_slice(freqs, start, stop)
                 chunk_specs = [*cached, TokenSpec(name=aliases[spec.name], size=stop - start)]
                 h[:, start:stop] = layer(h[:, start:stop], chunk_specs, kv_cache=kv_cache, **part)
             offset += size
@@ -137,8 +138,8 @@ def stream_queries(
     *,
     chunk_size: int,
     anchor_chunk_size: int | None = None,
-    anchor_freqs: torch.Tensor | None = None,
-    query_freqs: Mapping[str, torch.Tensor] | None = None,
+    anchor_freqs: Freqs | None = None,
+    query_freqs: Mapping[str, Freqs] | None = None,
     condition: torch.Tensor | None = None,
     out: Mapping[str, torch.Tensor] | None = None,
     progress: bool | None = None,
@@ -189,7 +190,7 @@ def stream_queries(
         for group, points in queries.items():
             for start in range(0, points.shape[1], chunk_size):
                 chunk = points[:, start : start + chunk_size]
-                freqs = None if query_freqs is None else query_freqs[group][..., start : start + chunk_size, :]
+                freqs = None if query_freqs is None else token_slice(query_freqs[group], start, start + chunk_size)
                 specs_now = [*cached, TokenSpec(name=group, size=chunk.shape[1])]
                 result = run_layers(stack, chunk, specs_now, cache, freqs=freqs, condition=condition)
                 if group not in outputs:  # allocated once: concatenating chunks at the end would double the peak

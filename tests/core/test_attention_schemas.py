@@ -31,7 +31,7 @@ class TestAttentionConfig:
         (err,) = info.value.errors()
         assert err["loc"] == ()
         assert err["type"] == "value_error"
-        assert err["msg"] == "hidden_dim (64) must be divisible by num_heads (3)"
+        assert err["msg"] == "The 'hidden_dim' must be divisible by 'num_heads', got 64 and 3"
 
     def test_conflicting_head_dim_is_rejected(self):
         for make in (lambda: AttentionConfig(hidden_dim=64, num_heads=4, head_dim=8),

@@ -136,7 +136,7 @@ def transolver_reference(module, x, plusplus, mask=None):
     if plusplus:
         feats = split(lin(x, "in_project_x"))
         hidden = torch.nn.functional.gelu(lin(feats, "proj_temperature.0.project"))
-        temp = sd["bias"] + torch.nn.functional.softplus(lin(hidden, "proj_temperature.2.project"))
+        temp = sd["bias"] + torch.nn.functional.gelu(lin(hidden, "proj_temperature.2.project"))  # as in 1.x
         weights = (lin(feats, "in_project_slice.project") / temp.clamp(min=0.01)).softmax(-1)
         fx = feats
     else:
@@ -213,10 +213,26 @@ class TestTransolverPlusPlus:
 
     @pytest.mark.parametrize("activation", ["sigmoid", "softplus", "exp", None])
     def test_temperature_activation(self, activation):
-        module = TransolverPlusPlusAttention(cfg(num_slices=6, temperature_activation=activation)).eval()
+        single = {"use_overparameterization": False}
+        module = TransolverPlusPlusAttention(cfg(num_slices=6, temperature_activation=activation, **single)).eval()
         expected = {"sigmoid": "Sigmoid", "softplus": "Softplus", "exp": "Exp", None: "Identity"}[activation]
         assert type(module.proj_temperature[-1]).__name__ == expected
         assert module(torch.randn(1, 5, D)).shape == (1, 5, D)
+        # Transolver++'s two-layer MLP ends in GELU whatever the option says, as in 1.x (which ignored it)
+        mlp = TransolverPlusPlusAttention(cfg(num_slices=6, temperature_activation=activation))
+        assert [type(m).__name__ for m in mlp.proj_temperature] == ["LinearProjection", "GELU"] * 2
+
+    def test_in_project_x_keeps_its_bias_and_torch_init(self):
+        """1.x's in_project_x is a plain nn.Linear: always a bias, PyTorch's init whatever init_weights says."""
+        torch.manual_seed(0)
+        module = TransolverPlusPlusAttention(cfg(num_slices=6, bias=False))
+        torch.manual_seed(0)
+        for shape in [(6, D // H), (1, 6)]:  # proj_temperature's linears come first, then in_project_x
+            torch.nn.Linear(*reversed(shape), bias=False)
+            torch.nn.init.trunc_normal_(torch.empty(shape), std=0.02)
+        expected = torch.nn.Linear(D, D)
+        torch.testing.assert_close(module.in_project_x.weight, expected.weight)
+        torch.testing.assert_close(module.in_project_x.bias, expected.bias)
 
     def test_flags_change_structure(self):
         fixed = TransolverPlusPlusAttention(cfg(num_slices=6, use_adaptive_temperature=False))
@@ -253,9 +269,15 @@ def test_init_modes(cls):
     identity = cls(cfg(init_weights="truncnormal002-identity", **extra)).eval()
     torch.testing.assert_close(run(identity, torch.randn(2, 6, D)), torch.zeros(2, 6, D))
     normal = cls(cfg(init_weights="truncnormal002", **extra))
-    weights = [p for n, p in normal.named_parameters() if n.endswith("weight") and "norm" not in n and p.ndim == 2]
-    assert all(w.abs().max() <= 0.04 for w in weights)
-    assert all(torch.equal(p, torch.zeros_like(p)) for n, p in normal.named_parameters() if n.endswith(".bias"))
+    skip = ("norm", "in_project_x.weight", "in_project_slice") if cls is TransolverPlusPlusAttention else ("norm",)
+    weights = [
+        p
+        for n, p in normal.named_parameters()
+        if n.endswith("weight") and p.ndim == 2 and not any(s in n for s in skip)
+    ]
+    assert all(0.01 < w.std() < 0.03 and w.abs().max() < 0.2 for w in weights if w.numel() > 64)  # std 0.02
+    biases = [p for n, p in normal.named_parameters() if n.endswith(".bias") and not n.startswith("in_project_x.")]
+    assert all(torch.equal(p, torch.zeros_like(p)) for p in biases)
     for mode in typing.get_args(InitWeightsMode):  # every module supports every mode the config offers
         cls(cfg(init_weights=mode, **extra))
     with pytest.raises(ValidationError, match="init_weights"):
@@ -266,7 +288,8 @@ def test_init_modes(cls):
 def test_bias_false_removes_projection_biases(cls):
     extra = {"num_slices": 4} if "Transolver" in cls.__name__ else {}
     module = cls(cfg(bias=False, **extra))
-    assert [n for n in module.state_dict() if n.endswith(".bias") and n != "bias"] == []
+    kept = ["in_project_x.bias"] if cls is TransolverPlusPlusAttention else []  # 1.x's layout
+    assert [n for n in module.state_dict() if n.endswith(".bias") and n != "bias"] == kept
 
 
 def test_generic_config_extras_are_checked_by_the_module_config():

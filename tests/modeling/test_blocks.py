@@ -46,7 +46,8 @@ class TestLayers:
             UpActDownMLPConfig(input_dim=4, hidden_dim=4)
 
     def test_layer_scale(self):
-        assert LayerScale(LayerScaleConfig(hidden_dim=4)).gamma is None
+        assert LayerScale(LayerScaleConfig(hidden_dim=4, init_values=None)).gamma is None
+        assert LayerScaleConfig(hidden_dim=4).init_values == 1e-5  # 1.x's default
         scale = LayerScale(LayerScaleConfig(hidden_dim=4, init_values=0.1))
         torch.testing.assert_close(scale(torch.ones(2, 4)), torch.full((2, 4), 0.1))
         assert set(scale.state_dict()) == {"gamma"}

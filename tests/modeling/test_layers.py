@@ -31,11 +31,14 @@ class TestLinearProjection:
         x = torch.randn(2, 4)
         assert layer(x) is x
 
-    def test_truncnormal_init(self):
+    def test_truncnormal_init_draws_what_1x_drew(self):
+        torch.manual_seed(3)
         layer = LinearProjection(LinearProjectionConfig(input_dim=256, output_dim=256, init_weights="truncnormal002"))
-        weight = layer.project.weight
-        assert weight.abs().max() <= 0.04
-        assert 0.015 < weight.std().item() < 0.02
+        torch.manual_seed(3)
+        expected = nn.Linear(256, 256)  # 1.x: construct, then trunc_normal_ with std 0.02 and torch's bounds
+        nn.init.trunc_normal_(expected.weight, std=0.02)
+        assert torch.equal(layer.project.weight, expected.weight)
+        assert 0.019 < layer.project.weight.std().item() < 0.021
         assert torch.equal(layer.project.bias, torch.zeros(256))
 
     def test_zeros_init(self):
@@ -63,7 +66,7 @@ class TestLinearProjection:
 
 class TestRope:
     def test_frequencies_shape_and_unit_norm(self):
-        freq = RopeFrequency(RopeFrequencyConfig(hidden_dim=16, input_dim=3))
+        freq = RopeFrequency(RopeFrequencyConfig(hidden_dim=16, input_dim=3, implementation="complex"))
         out = freq(torch.randn(2, 5, 3))
         assert out.shape == (2, 5, 8)
         assert out.is_complex()
@@ -72,13 +75,16 @@ class TestRope:
         assert torch.equal(out[..., 6:], torch.ones(2, 5, 2, dtype=out.dtype))
 
     def test_angles(self):
-        freq = RopeFrequency(RopeFrequencyConfig(hidden_dim=8, input_dim=1, max_wavelength=100.0))
+        freq = RopeFrequency(
+            RopeFrequencyConfig(hidden_dim=8, input_dim=1, max_wavelength=100.0, implementation="complex")
+        )
         coords = torch.tensor([[2.0]])
         expected = torch.tensor([2.0 * 100.0 ** (-i / 4) for i in range(4)])
         torch.testing.assert_close(freq(coords).angle()[0], expected)
 
-    def test_rotation_preserves_norm_and_relative_positions(self):
-        freq = RopeFrequency(RopeFrequencyConfig(hidden_dim=8, input_dim=2))
+    @pytest.mark.parametrize("implementation", ["complex", "real"])
+    def test_rotation_preserves_norm_and_relative_positions(self, implementation):
+        freq = RopeFrequency(RopeFrequencyConfig(hidden_dim=8, input_dim=2, implementation=implementation))
         q, k = torch.randn(1, 1, 1, 8), torch.randn(1, 1, 1, 8)
         a, b = torch.tensor([[0.3, 1.0]]), torch.tensor([[1.3, -2.0]])
         shift = torch.tensor([[5.0, 7.0]])
@@ -87,15 +93,30 @@ class TestRope:
         torch.testing.assert_close(dot, shifted, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(rope(q, freq(a)).norm(), q.norm())
 
+    def test_real_rotates_each_axis_by_halves_like_1x(self):
+        freq = RopeFrequency(RopeFrequencyConfig(hidden_dim=10, input_dim=2))  # 1.x's default: "real"
+        assert freq.implementation == "real"
+        coords = torch.randn(3, 7, 2)
+        angles = freq(coords)  # one tensor per axis: 2 frequencies, repeated for both halves
+        assert [tuple(a.shape) for a in angles] == [(3, 7, 4), (3, 7, 4)]
+        torch.testing.assert_close(angles[1][..., :2], coords[..., 1:2] * freq.omega)
+        x = torch.randn(3, 2, 7, 10)
+        out = rope(x, angles)
+        for axis in range(2):
+            part, a = x[..., 4 * axis : 4 * axis + 4], angles[axis].unsqueeze(1)
+            halves = torch.cat([-part[..., 2:], part[..., :2]], dim=-1)
+            torch.testing.assert_close(out[..., 4 * axis : 4 * axis + 4], part * a.cos() + halves * a.sin())
+        assert torch.equal(out[..., 8:], x[..., 8:])  # padding features pass unchanged
+
     def test_errors(self):
-        freq = RopeFrequency(RopeFrequencyConfig(hidden_dim=8, input_dim=3))
+        freq = RopeFrequency(RopeFrequencyConfig(hidden_dim=8, input_dim=3, implementation="complex"))
         with pytest.raises(ValueError, match="expects coordinates with 3 dims, got 2"):
             freq(torch.randn(4, 2))
         with pytest.raises(ValueError, match="freqs cover 8 features per head, but heads have 6"):
             rope(torch.randn(1, 1, 4, 6), freq(torch.randn(4, 3)))
         with pytest.raises(ValueError, match="complex"):
             rope(torch.randn(1, 1, 4, 8), torch.randn(4, 4))
-        with pytest.raises(ValueError, match=r"needs hidden_dim >= 2 \* input_dim"):
+        with pytest.raises(ValueError, match=r"at least 2 \* input_dim, got hidden_dim=4, input_dim=3"):
             RopeFrequency(RopeFrequencyConfig(hidden_dim=4, input_dim=3))
 
     def test_wavelengths_are_geometric(self):

@@ -99,13 +99,15 @@ class TestMixedAttention:
     def test_pattern_errors(self):
         module = MixedAttention(cfg())
         x = torch.randn(1, N, D)
-        with pytest.raises(ValueError, match=r"attention pattern 0 names token groups not in token_specs: \['wing'\]"):
+        with pytest.raises(ValueError, match=r"'wing' of attention pattern 0 is not defined in `token_specs`"):
             module(x, SPECS, [{"query_tokens": list(SIZES), "key_value_tokens": ["wing"]}])
         with pytest.raises(ValueError, match=r"'volume_queries'\] are the query of no attention pattern"):
             module(x, SPECS, [{"query_tokens": list(SIZES)[:3], "key_value_tokens": ["surface_anchors"]}])
-        with pytest.raises(ValueError, match="'surface_anchors' is the query of attention patterns 0 and 1"):
+        with pytest.raises(
+            ValueError, match=r"'surface_anchors' cannot be a query in multiple attention patterns \(0 and 1\)"
+        ):
             module(x, SPECS, [*JOINT, {"query_tokens": ["surface_anchors"], "key_value_tokens": ["volume_anchors"]}])
-        with pytest.raises(ValueError, match=r"token_specs sizes sum to 22 tokens .* but x has 21"):
+        with pytest.raises(ValueError, match=r"Token specs total size 22 .* != tensor size 21"):
             module(torch.randn(1, N - 1, D), SPECS, JOINT)
         with pytest.raises(ValueError, match=r"name these groups more than once: \['surface_anchors'\]"):
             module(x, [*SPECS[:3], TokenSpec(name="surface_anchors", size=6)], JOINT)
@@ -139,21 +141,23 @@ class TestKVCache:
         torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
         assert cache.groups(module.mixed_attention) == ["surface_anchors", "volume_anchors"]
 
-    def test_chunked_queries_with_rope(self):
+    @pytest.mark.parametrize("implementation", ["complex", "real"])
+    def test_chunked_queries_with_rope(self, implementation):
         module = JointAnchorAttention(cfg(branches=["surface", "volume"], use_rope=True)).eval()
         coords = torch.randn(1, N, 3)
-        freqs = RopeFrequency(RopeFrequencyConfig(hidden_dim=D // H, input_dim=3))(coords)
+        rope = RopeFrequency(RopeFrequencyConfig(hidden_dim=D // H, input_dim=3, implementation=implementation))
+        freqs = rope(coords)
         x = torch.randn(1, N, D)
         full = module(x, SPECS, freqs=freqs)
         where = offsets()
         anchor_idx = torch.cat([torch.arange(N)[where["surface_anchors"]], torch.arange(N)[where["volume_anchors"]]])
         cache = KVCache()
-        module(x[:, anchor_idx], [{"surface_anchors": 5}, {"volume_anchors": 4}], freqs=freqs[:, anchor_idx],
+        module(x[:, anchor_idx], [{"surface_anchors": 5}, {"volume_anchors": 4}], freqs=rope(coords[:, anchor_idx]),
                kv_cache=cache)  # fmt: skip
         query_idx = torch.arange(N)[where["volume_queries"]]
         for chunk in query_idx.split(4):
             specs = [{"surface_anchors": None}, {"volume_anchors": None}, {"volume_queries": len(chunk)}]
-            out = module(x[:, chunk], specs, freqs=freqs[:, chunk], kv_cache=cache)
+            out = module(x[:, chunk], specs, freqs=rope(coords[:, chunk]), kv_cache=cache)
             torch.testing.assert_close(out, full[:, chunk], atol=1e-5, rtol=1e-5)
 
     def test_cache_errors(self):

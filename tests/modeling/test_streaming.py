@@ -44,22 +44,23 @@ def test_streaming_equals_one_shot(constructor, chunk):
         torch.testing.assert_close(out[name], full[name], atol=1e-4, rtol=1e-4)
 
 
-def test_rope_buffers_and_callback():
+@pytest.mark.parametrize("implementation", ["complex", "real"])
+def test_rope_buffers_and_callback(implementation):
     model = stack(use_rope=True)
     coords = torch.randn(1, sum(SIZES.values()), 3)
-    freqs = RopeFrequency(RopeFrequencyConfig(hidden_dim=D // H, input_dim=3))(coords)
+    rope = RopeFrequency(RopeFrequencyConfig(hidden_dim=D // H, input_dim=3, implementation=implementation))
     x = torch.randn(1, sum(SIZES.values()), D)
     with torch.no_grad():
-        full = split(model(x, [{k: v} for k, v in SIZES.items()], freqs=freqs))
-    groups, fgroups = split(x), split(freqs)
+        full = split(model(x, [{k: v} for k, v in SIZES.items()], freqs=rope(coords)))
+    groups, fgroups = split(x), split(coords)
     buffers = {name: torch.zeros(1, SIZES[name], D) for name in ("surface_queries", "volume_queries")}
     seen = []
     out = stream_queries(
         model, torch.cat([groups["surface_anchors"], groups["volume_anchors"]], 1),
         [{"surface_anchors": 6}, {"volume_anchors": 5}],
         {n: groups[n] for n in buffers}, chunk_size=10,
-        anchor_freqs=torch.cat([fgroups["surface_anchors"], fgroups["volume_anchors"]], 1),
-        query_freqs={n: fgroups[n] for n in buffers}, out=buffers, progress=False,
+        anchor_freqs=rope(torch.cat([fgroups["surface_anchors"], fgroups["volume_anchors"]], 1)),
+        query_freqs={n: rope(fgroups[n]) for n in buffers}, out=buffers, progress=False,
         on_chunk=lambda group, start, result: seen.append((group, start, result.shape[1])),
     )  # fmt: skip
     assert out["surface_queries"] is buffers["surface_queries"]

@@ -2,13 +2,43 @@
 
 import torch
 
+Freqs = torch.Tensor | tuple[torch.Tensor, ...]
+"""What ``RopeFrequency`` returns: complex rotations, or ("real", 1.x's default) one angle tensor per axis."""
 
-def rope(x: torch.Tensor, freqs: torch.Tensor) -> torch.Tensor:
-    """Rotate consecutive feature pairs of ``x`` by the unit complex numbers ``freqs``.
 
-    ``x``: (batch, heads, tokens, head_dim); ``freqs``: complex, (batch, tokens,
-    head_dim // 2) or (tokens, head_dim // 2), as made by ``RopeFrequency``.
+def wave_frequencies(hidden_dim: int, input_dim: int, max_wavelength: float) -> tuple[torch.Tensor, int]:
+    """Angular frequencies per axis and the features left over, shared by sin-cos embeddings and RoPE.
+
+    Each of the ``input_dim`` axes gets ``hidden_dim // (2 * input_dim)`` frequencies,
+    spaced geometrically up to ``max_wavelength``; the remaining features are padding.
+    Computed in float32 exactly as emmiai-noether 1.x did, so its buffers load unchanged.
     """
+    per_axis = hidden_dim // (2 * input_dim)
+    if per_axis < 1:
+        raise ValueError(
+            f"hidden_dim must be at least 2 * input_dim, got hidden_dim={hidden_dim}, input_dim={input_dim}"
+        )
+    steps = torch.arange(0, 2 * per_axis, 2, dtype=torch.float32) / (2 * per_axis)
+    return 1.0 / max_wavelength**steps, hidden_dim - 2 * per_axis * input_dim
+
+
+def token_slice(freqs: Freqs, start: int, stop: int) -> Freqs:
+    """The frequencies of tokens ``start:stop`` (the token axis is the second to last)."""
+    if isinstance(freqs, tuple):
+        return tuple(f[..., start:stop, :] for f in freqs)
+    return freqs[..., start:stop, :]
+
+
+def rope(x: torch.Tensor, freqs: Freqs) -> torch.Tensor:
+    """Rotate the features of ``x`` (batch, heads, tokens, head_dim) by ``freqs`` from ``RopeFrequency``.
+
+    Complex ``freqs`` (batch, tokens, head_dim // 2) or (tokens, head_dim // 2)
+    rotate consecutive feature pairs. A tuple (the "real" implementation of 1.x)
+    holds one angle tensor per axis, (batch, tokens, 2 * n); each rotates the
+    next ``2 * n`` features by halves, and features beyond them pass unchanged.
+    """
+    if isinstance(freqs, tuple):
+        return _rope_real(x, freqs)
     if not freqs.is_complex():
         raise ValueError(f"freqs must be a complex tensor from RopeFrequency, got dtype {freqs.dtype}")
     if freqs.shape[-1] * 2 != x.shape[-1]:
@@ -19,3 +49,16 @@ def rope(x: torch.Tensor, freqs: torch.Tensor) -> torch.Tensor:
         freqs = freqs.unsqueeze(-3)  # broadcast over heads
     pairs = torch.view_as_complex(x.float().reshape(*x.shape[:-1], -1, 2))
     return torch.view_as_real(pairs * freqs).flatten(-2).type_as(x)
+
+
+def _rope_real(x: torch.Tensor, freqs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    width = freqs[0].shape[-1]
+    if width * len(freqs) > x.shape[-1]:
+        raise ValueError(f"freqs cover {width * len(freqs)} features per head, but heads have {x.shape[-1]}")
+    rotated = []
+    for i, angles in enumerate(freqs):
+        part = x[..., i * width : (i + 1) * width]
+        angles = angles.unsqueeze(-3)  # broadcast over heads
+        first, second = part.chunk(2, dim=-1)
+        rotated.append(part * angles.cos() + torch.cat([-second, first], dim=-1) * angles.sin())
+    return torch.cat([*rotated, x[..., len(freqs) * width :]], dim=-1)

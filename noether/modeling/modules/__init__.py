@@ -14,6 +14,7 @@ __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
 
 if TYPE_CHECKING:  # the lazily exported names, for type checkers and IDEs
+    from noether.modeling.functional.activation import Activation
     from noether.modeling.functional.rope import rope
     from noether.modeling.modules.attention.anchor.config import (
         CrossAnchorAttentionConfig,
@@ -58,3 +59,4 @@ if TYPE_CHECKING:  # the lazily exported names, for type checkers and IDEs
     from noether.modeling.modules.mlp.mlp.module import MLP
     from noether.modeling.modules.mlp.up_act_down_mlp.config import UpActDownMLPConfig
     from noether.modeling.modules.mlp.up_act_down_mlp.module import UpActDownMlp
+    from noether.registry.legacy import ATTENTION_REGISTRY

@@ -7,10 +7,18 @@ while importing this package stays free of torch and of modeling code.
 """
 
 from noether._lazy import lazy_exports
-from noether.catalog import config_paths
+from noether.catalog import LEGACY, config_paths, legacy_exports
 from noether.core.schemas.modules.attention import AttentionConfig, AttentionPattern, TokenSpec
 
-MODULE_CONFIGS: dict[str, str] = config_paths()
+MODULE_CONFIGS: dict[str, str] = {
+    **config_paths(),
+    **{
+        name: target
+        for path in LEGACY
+        if path.startswith(f"{__name__}.")
+        for name, target in legacy_exports(path).items()
+    },
+}
 """Exported name -> ``"module:attr"`` of every concrete module config (torch-free modules)."""
 
 __all__ = ["AttentionConfig", "AttentionPattern", "TokenSpec", *MODULE_CONFIGS]

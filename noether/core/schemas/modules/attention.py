@@ -3,6 +3,8 @@
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from noether._lazy import lazy_exports
+from noether.catalog import legacy_exports
 from noether.core.schemas.config import Config, config, field, model_validator
 from noether.core.schemas.errors import ValidationError, error
 from noether.core.types import InitWeightsMode
@@ -32,7 +34,9 @@ class AttentionConfig(Config):
     @model_validator
     def validate_hidden_dim_and_num_heads(self) -> None:
         if self.hidden_dim % self.num_heads != 0:
-            raise ValueError(f"hidden_dim ({self.hidden_dim}) must be divisible by num_heads ({self.num_heads})")
+            raise ValueError(
+                f"The 'hidden_dim' must be divisible by 'num_heads', got {self.hidden_dim} and {self.num_heads}"
+            )
         self.head_dim = self.hidden_dim // self.num_heads
 
 
@@ -129,3 +133,8 @@ class TokenSpec(Config):
 
 _FIELD_KEYS = frozenset(TokenSpec.model_fields)
 _FORMS = "A token group is a single {name: size} pair such as {'surface_anchors': 100}, or {'name': ..., 'size': ...}"
+
+
+_CONCRETE = legacy_exports(__name__)  # the concrete configs emmiai-noether 1.x exported here, now beside their modules
+__all__ = ["AttentionConfig", "AttentionPattern", "TokenSpec", *sorted(_CONCRETE)]
+__getattr__, __dir__ = lazy_exports(globals(), _CONCRETE)

@@ -5,27 +5,41 @@ import torch.nn.functional as F
 from torch import nn
 
 from noether.core.schemas.modules.attention import AttentionConfig
-from noether.modeling.functional.rope import rope
+from noether.modeling.functional.init import init_linears
+from noether.modeling.functional.rope import Freqs, rope
 
 
 class MultiHeadAttentionBase(nn.Module):
     """Owns ``proj`` (and ``q_norm``/``k_norm`` when ``qk_norm``); subclasses own the input projections.
 
     Projection outputs are laid out as (part, head, head_dim), part being q/k/v,
-    which is the layout of emmiai-noether 1.x checkpoints.
+    which is the layout of emmiai-noether 1.x checkpoints. Input projections given
+    as keyword arguments are created before ``proj`` and initialised with it, in
+    1.x's order, so a seeded module starts from 1.x's weights; a subclass that
+    creates its own after ``super().__init__`` initialises them itself.
     """
 
-    def __init__(self, config: AttentionConfig) -> None:
+    def __init__(self, config: AttentionConfig, **inputs: nn.Module) -> None:
         super().__init__()
         self.hidden_dim = config.hidden_dim
         self.num_heads = config.num_heads
         self.head_dim = config.hidden_dim // config.num_heads
         self.dropout = config.dropout
         self.use_rope = config.use_rope
+        self.init_weights = config.init_weights
         self.q_norm = nn.LayerNorm(self.head_dim) if config.qk_norm else None
         self.k_norm = nn.LayerNorm(self.head_dim) if config.qk_norm else None
+        for name, module in inputs.items():
+            self.add_module(name, module)
+        self._inputs = tuple(inputs)
         self.proj = nn.Linear(config.hidden_dim, config.hidden_dim, bias=config.bias)
         self.proj_dropout = nn.Dropout(config.dropout)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """(Re)initialise ``proj`` and the input projections given to ``__init__`` by ``init_weights``."""
+        inputs = [getattr(self, name) for name in self._inputs]
+        init_linears(type(self).__name__, self.init_weights, inputs, output=self.proj)
 
     def split_heads(self, x: torch.Tensor, parts: int) -> torch.Tensor:
         """(batch, tokens, parts * hidden) -> (parts, batch, heads, tokens, head_dim)."""
@@ -45,13 +59,17 @@ class MultiHeadAttentionBase(nn.Module):
                 f"{type(self).__name__}: {name} must have shape (batch, tokens, {dim}), got {tuple(x.shape)}"
             )
 
-    def check_freqs(self, **freqs: torch.Tensor | None) -> None:
+    def check_freqs(self, **freqs: Freqs | None) -> None:
         given = [name for name, value in freqs.items() if value is not None]
         if self.use_rope and len(given) != len(freqs):
             missing = ", ".join(name for name in freqs if name not in given)
-            raise ValueError(f"{type(self).__name__} has use_rope=True: pass {missing} (from RopeFrequency)")
+            raise ValueError(
+                f"RoPE usage mismatch: {type(self).__name__} has use_rope=True: pass {missing} (from RopeFrequency)"
+            )
         if not self.use_rope and given:
-            raise ValueError(f"{type(self).__name__} has use_rope=False but got {', '.join(given)}")
+            raise ValueError(
+                f"RoPE usage mismatch: {type(self).__name__} has use_rope=False but got {', '.join(given)}"
+            )
 
     def norm_q(self, q: torch.Tensor) -> torch.Tensor:
         return q if self.q_norm is None else self.q_norm(q)
@@ -59,7 +77,7 @@ class MultiHeadAttentionBase(nn.Module):
     def norm_k(self, k: torch.Tensor) -> torch.Tensor:
         return k if self.k_norm is None else self.k_norm(k)
 
-    def rotate(self, x: torch.Tensor, freqs: torch.Tensor | None) -> torch.Tensor:
+    def rotate(self, x: torch.Tensor, freqs: Freqs | None) -> torch.Tensor:
         return x if freqs is None else rope(x, freqs)
 
     def attend(

@@ -1,12 +1,13 @@
 """What transformer and Perceiver blocks share: norms, residual branches, adaLN modulation, attention calls."""
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
+from noether.modeling.functional.modulation import modulate_gate, modulate_scale_shift
 from noether.modeling.modules.blocks.transformer.config import BlockOptions
 from noether.modeling.modules.layers.drop_path.config import UnquantizedDropPathConfig
 from noether.modeling.modules.layers.drop_path.module import UnquantizedDropPath
@@ -35,6 +36,7 @@ class AttentionCall:
     def __init__(self, owner: str, name: str, attention: nn.Module) -> None:
         parameters = inspect.signature(attention.forward).parameters
         self.owner, self.name, self.attention = owner, name, type(attention).__name__
+        self.parameters = {n for n, p in parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
         self.accepted = {
             block_kw: next((n for n in names if n in parameters), None) for block_kw, names in _ATTENTION_KWARGS.items()
         }
@@ -44,27 +46,43 @@ class AttentionCall:
         for key, value in given.items():
             if value is None:
                 continue
-            target = self.accepted[key]
+            target = self.accepted.get(key, key if key in self.parameters else None)
             if target is None:
                 raise ValueError(
                     f"{self.owner}: attention {self.name!r} ({self.attention}) does not take {key}; "
-                    "use an attention that does (anchor attention takes token_specs and kv_cache)"
+                    f"it takes {', '.join(sorted(self.parameters))}"
                 )
             out[target] = value
         return out
 
 
-def modulate(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
-    return x * (1 + scale) + shift
+def call_arguments(owner: str, given: dict[str, Any], attn_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The block's keyword arguments merged with 1.x's ``attn_kwargs`` dict; a name given twice is an error.
+
+    Keys of ``attn_kwargs`` that are block keywords are read as those (so they are
+    renamed for the attention like the keywords); others reach the attention as they are.
+    """
+    if not attn_kwargs:
+        return given
+    twice = sorted(k for k, v in attn_kwargs.items() if given.get(k) is not None and v is not None)
+    if twice:
+        raise ValueError(f"{owner}: {', '.join(twice)} given both as a keyword and in attn_kwargs")
+    return {**given, **{k: v for k, v in attn_kwargs.items() if v is not None or k not in given}}
 
 
 class ResidualBlock(nn.Module):
     """Two pre-norm residual branches (attention, then MLP), optionally modulated by a condition (adaLN-Zero, DiT).
 
     With ``condition_dim``, a zero-initialised ``modulation`` projection maps the
-    condition to scale, shift and gate of both branches, and the norms lose their
-    affine parameters; at initialisation every branch is gated to zero.
+    condition to scale/shift of each attention input, a gate of the attention
+    branch, and scale, shift and gate of the MLP branch; the norms lose their
+    affine parameters, and at initialisation every branch is gated to zero.
+    Layers are created in 1.x's order (modulation, attention, MLP), so a seeded
+    block starts from 1.x's weights.
     """
+
+    attention_inputs: int = 1
+    """How many inputs of the attention are modulated (scale and shift each)."""
 
     def __init__(self, config: BlockOptions) -> None:
         super().__init__()
@@ -72,21 +90,28 @@ class ResidualBlock(nn.Module):
         self.condition_dim = config.condition_dim
         self.modulation = None
         if config.condition_dim is not None:
+            width = (2 * self.attention_inputs + 4) * config.hidden_dim
             projection = LinearProjectionConfig(
-                input_dim=config.condition_dim, output_dim=6 * config.hidden_dim, bias=True, init_weights="zeros"
+                input_dim=config.condition_dim, output_dim=width, bias=True, init_weights="zeros"
             )
             self.modulation = LinearProjection(projection)
+        self.build_attention(config)
         self.ls1 = LayerScale(LayerScaleConfig(hidden_dim=config.hidden_dim, init_values=config.layerscale))
         self.drop_path1 = UnquantizedDropPath(UnquantizedDropPathConfig(drop_prob=config.drop_path))
         self.norm2 = self.layer_norm(config, config.hidden_dim)
+        assert config.mlp_hidden_dim is not None  # the config derives it
         self.mlp = UpActDownMlp(
             UpActDownMLPConfig.from_dict(
-                {"input_dim": config.hidden_dim, "hidden_dim": config.resolved_mlp_hidden_dim, "bias": config.bias,
+                {"input_dim": config.hidden_dim, "hidden_dim": config.mlp_hidden_dim, "bias": config.bias,
                  "init_weights": config.init_weights}
             )
         )  # fmt: skip
         self.ls2 = LayerScale(LayerScaleConfig(hidden_dim=config.hidden_dim, init_values=config.layerscale))
         self.drop_path2 = UnquantizedDropPath(UnquantizedDropPathConfig(drop_prob=config.drop_path))
+
+    def build_attention(self, config: Any) -> None:
+        """Create the norm(s) of the attention's inputs and the attention itself."""
+        raise NotImplementedError
 
     def layer_norm(self, config: BlockOptions, dim: int) -> nn.LayerNorm:
         affine = config.condition_dim is None
@@ -102,26 +127,27 @@ class ResidualBlock(nn.Module):
             raise ValueError(f"{name} has condition_dim={self.condition_dim}: pass condition")
         if condition.shape[-1] != self.condition_dim:
             raise ValueError(f"{name}: condition has {condition.shape[-1]} features, expected {self.condition_dim}")
-        mod = self.modulation(condition)
-        if mod.ndim == 2:
-            mod = mod.unsqueeze(1)  # one condition per sample, broadcast over tokens
-        return list(mod.chunk(6, dim=-1))
+        return list(self.modulation(condition).chunk(2 * self.attention_inputs + 4, dim=-1))
 
     def residual(
         self,
         x: torch.Tensor,
-        attend: Callable[[torch.Tensor], torch.Tensor],
-        normed: torch.Tensor,
+        attend: Callable[[Sequence[torch.Tensor]], torch.Tensor],
         condition: torch.Tensor | None,
     ) -> torch.Tensor:
-        """``x`` + attention branch on ``normed`` (the norm of the branch's input), then + MLP branch."""
+        """``x`` + attention branch, then + MLP branch.
+
+        ``attend`` gets the scales and shifts of the attention's inputs (empty when
+        the block is not conditioned) and returns the attention's output.
+        """
         mods = self.modulations(condition)
         out: torch.Tensor
         if mods is None:
-            x = x + self.drop_path1(self.ls1(attend(normed)))
+            x = x + self.drop_path1(self.ls1(attend(())))
             out = x + self.drop_path2(self.ls2(self.mlp(self.norm2(x))))
             return out
-        scale1, shift1, gate1, scale2, shift2, gate2 = mods
-        x = x + self.drop_path1(gate1 * self.ls1(attend(modulate(normed, scale1, shift1))))
-        out = x + self.drop_path2(gate2 * self.ls2(self.mlp(modulate(self.norm2(x), scale2, shift2))))
+        *inputs, gate1, scale2, shift2, gate2 = mods
+        x = x + self.drop_path1(modulate_gate(self.ls1(attend(inputs)), gate1))
+        mlp = self.mlp(modulate_scale_shift(self.norm2(x), scale2, shift2))
+        out = x + self.drop_path2(modulate_gate(self.ls2(mlp), gate2))
         return out

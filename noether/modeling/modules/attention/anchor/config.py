@@ -6,6 +6,18 @@ from noether.core.schemas.modules.attention import AttentionConfig, AttentionPat
 from noether.modeling.modules.attention.mixed.layout import TokenLayout
 
 
+class UnexpectedTokenError(ValueError):
+    """A token group that belongs to no configured branch."""
+
+
+class MissingBranchTokensError(ValueError):
+    """A configured branch without token groups."""
+
+
+class MissingAnchorTokenError(ValueError):
+    """A branch without its anchor group."""
+
+
 def _queries(members: Sequence[TokenSpec]) -> list[str]:
     return [spec.name for spec in members if spec.size is not None]
 
@@ -49,17 +61,19 @@ class MultiBranchAnchorAttentionConfig(AttentionConfig):
             else:
                 orphans.append(spec.name)
         if orphans:
-            raise ValueError(
+            raise UnexpectedTokenError(
                 f"{owner}: token groups {orphans} belong to no branch of {self.branches} "
                 f"(a group of branch b is named 'b_...')"
             )
         empty = [b for b, members in groups.items() if not members]
         if empty:
-            raise ValueError(f"{owner}: branches {empty} have no token groups in token_specs")
+            raise MissingBranchTokensError(f"{owner}: branches {empty} have no token groups in token_specs")
         anchorless = [b for b, members in groups.items() if self.anchors(b) not in {s.name for s in members}]
         if anchorless:
             names = [self.anchors(b) for b in anchorless]
-            raise ValueError(f"{owner}: branches {anchorless} lack their anchor groups {names} in token_specs")
+            raise MissingAnchorTokenError(
+                f"{owner}: branches {anchorless} lack their anchor groups {names} in token_specs"
+            )
         return groups
 
     def patterns(self, specs: Sequence[TokenSpec], owner: str = "") -> list[AttentionPattern]:

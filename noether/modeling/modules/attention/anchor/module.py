@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from noether.core.schemas.modules.attention import AttentionConfig, AttentionPattern, TokenSpec
+from noether.modeling.functional.rope import Freqs
 from noether.modeling.modules.attention.anchor.config import (
     CrossAnchorAttentionConfig,
     JointAnchorAttentionConfig,
@@ -38,7 +39,7 @@ class MultiBranchAnchorAttention(nn.Module):
         self,
         x: torch.Tensor,
         token_specs: Sequence[TokenSpec | Mapping[str, int | None]],
-        freqs: torch.Tensor | None = None,
+        freqs: Freqs | None = None,
         kv_cache: KVCache | None = None,
     ) -> torch.Tensor:
         """``x`` (batch, tokens, hidden): the groups of ``token_specs`` with a size, in spec order."""
@@ -51,7 +52,7 @@ class MultiBranchAnchorAttention(nn.Module):
         self,
         x: torch.Tensor,
         token_specs: Sequence[TokenSpec | Mapping[str, int | None]],
-        freqs: torch.Tensor | None = None,
+        freqs: Freqs | None = None,
         *,
         kv_cache: KVCache,
         prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
@@ -92,7 +93,11 @@ class MultiBranchAnchorAttention(nn.Module):
 
     def patterns(self, specs: Sequence[TokenSpec]) -> list[AttentionPattern]:
         """The attention patterns among ``specs``; queries are the groups with a size."""
-        return self.config.patterns(specs, type(self).__name__)
+        return list(self._create_attention_patterns(specs))
+
+    def _create_attention_patterns(self, token_specs: Sequence[TokenSpec]) -> Sequence[AttentionPattern]:
+        """The patterns of this kind of anchor attention (the config's); 1.x subclasses override this."""
+        return self.config.patterns(token_specs, type(self).__name__)
 
 
 class SelfAnchorAttention(MultiBranchAnchorAttention):

@@ -2,7 +2,7 @@ import torch
 from torch import nn
 
 from noether.core.schemas.modules.attention import AttentionConfig
-from noether.modeling.functional.init import init_linears
+from noether.modeling.functional.rope import Freqs
 from noether.modeling.modules.attention.dot_product.config import DotProductAttentionConfig
 from noether.modeling.modules.attention.heads import MultiHeadAttentionBase, check_attn_mask
 
@@ -10,10 +10,10 @@ from noether.modeling.modules.attention.heads import MultiHeadAttentionBase, che
 class QKVAttention(MultiHeadAttentionBase):
     """One ``qkv`` projection (hidden -> 3 * hidden) feeding multi-head attention."""
 
+    qkv: nn.Linear
+
     def __init__(self, config: AttentionConfig) -> None:
-        super().__init__(config)
-        self.qkv = nn.Linear(config.hidden_dim, 3 * config.hidden_dim, bias=config.bias)
-        init_linears(type(self).__name__, config.init_weights, [self.qkv], output=self.proj)
+        super().__init__(config, qkv=nn.Linear(config.hidden_dim, 3 * config.hidden_dim, bias=config.bias))
 
     def project(self, x: torch.Tensor, part: int) -> torch.Tensor:
         """One part of ``qkv`` alone (0 queries, 1 keys, 2 values), as (batch, heads, tokens, head_dim).
@@ -33,7 +33,7 @@ class DotProductAttention(QKVAttention):
         super().__init__(DotProductAttentionConfig.coerce(config))
 
     def forward(
-        self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, freqs: torch.Tensor | None = None
+        self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, freqs: Freqs | None = None
     ) -> torch.Tensor:
         """``x`` (batch, tokens, hidden) -> same shape.
 

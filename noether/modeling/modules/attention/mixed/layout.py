@@ -46,8 +46,8 @@ class TokenLayout:
                 start += spec.size
         if start != num_tokens:
             raise ValueError(
-                f"{owner}: token_specs sizes sum to {start} tokens {dict((s.name, s.size) for s in specs)}, "
-                f"but x has {num_tokens}"
+                f"{owner}: Token specs total size {start} {dict((s.name, s.size) for s in specs)} "
+                f"!= tensor size {num_tokens} (the tokens of x)"
             )
         layout = cls(slices, tuple(s.name for s in specs if s.size is None), tuple(slices))
         if patterns is not None:
@@ -60,8 +60,8 @@ class TokenLayout:
             unknown = [n for n in (*pattern.query_tokens, *pattern.key_value_tokens) if n not in known]
             if unknown:
                 raise ValueError(
-                    f"{owner}: attention pattern {index} names token groups not in token_specs: {unknown}; "
-                    f"token groups: {sorted(known)}"
+                    f"{owner}: token group {unknown[0]!r} of attention pattern {index} is not defined in `token_specs`"
+                    f"{f' (nor are {unknown[1:]})' if len(unknown) > 1 else ''}; token groups: {sorted(known)}"
                 )
             for name in pattern.query_tokens:
                 if name in self.cached:
@@ -71,15 +71,15 @@ class TokenLayout:
                     )
                 if name in query_of:
                     raise ValueError(
-                        f"{owner}: token group {name!r} is the query of attention patterns {query_of[name]} and "
-                        f"{index}; each group must be the query of exactly one pattern"
+                        f"{owner}: token group {name!r} cannot be a query in multiple attention patterns "
+                        f"({query_of[name]} and {index}); each group must be the query of exactly one pattern"
                     )
                 query_of[name] = index
         missing = [name for name in self.order if name not in query_of]
         if missing:
             raise ValueError(
-                f"{owner}: token groups {missing} are the query of no attention pattern; "
-                "each group must be the query of exactly one pattern"
+                f"{owner}: the set of query tokens must exactly match the token groups in token_specs: "
+                f"{missing} are the query of no attention pattern"
             )
 
     def span(self, names: Sequence[str]) -> tuple[int, int] | None:

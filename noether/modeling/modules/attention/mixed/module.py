@@ -5,6 +5,7 @@ from typing import Any
 import torch
 
 from noether.core.schemas.modules.attention import AttentionConfig, AttentionPattern, TokenSpec
+from noether.modeling.functional.rope import Freqs, token_slice
 from noether.modeling.modules.attention.dot_product.module import QKVAttention
 from noether.modeling.modules.attention.kv_cache import KVCache
 from noether.modeling.modules.attention.mixed.config import MixedAttentionConfig
@@ -40,7 +41,7 @@ class MixedAttention(QKVAttention):
         token_specs: Sequence[TokenSpec | Mapping[str, int | None]],
         attention_patterns: Sequence[AttentionPattern | Mapping[str, Any]],
         attention_mask: torch.Tensor | None = None,
-        freqs: torch.Tensor | None = None,
+        freqs: Freqs | None = None,
         kv_cache: KVCache | None = None,
     ) -> torch.Tensor:
         """``x`` (batch, tokens, hidden): the groups with a size, concatenated in spec order.
@@ -107,7 +108,7 @@ class MixedAttention(QKVAttention):
         x: torch.Tensor,
         token_specs: Sequence[TokenSpec | Mapping[str, int | None]],
         kv_cache: KVCache,
-        freqs: torch.Tensor | None = None,
+        freqs: Freqs | None = None,
         *,
         prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
         chunk_size: int | None = None,
@@ -129,7 +130,7 @@ class MixedAttention(QKVAttention):
             part = x[:, start : start + step]
             if prepare is not None:
                 part = prepare(part)
-            part_freqs = None if freqs is None else freqs[..., start : start + step, :]
+            part_freqs = None if freqs is None else token_slice(freqs, start, start + step)
             keys[:, :, start : start + step] = self.rotate(self.norm_k(self.project(part, 1)), part_freqs)
             values[:, :, start : start + step] = self.project(part, 2)
         kv_cache.store_groups(self, layout.slices, keys, values)

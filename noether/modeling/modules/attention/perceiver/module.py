@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from noether.core.schemas.modules.attention import AttentionConfig
-from noether.modeling.functional.init import init_linears
+from noether.modeling.functional.rope import Freqs
 from noether.modeling.modules.attention.heads import MultiHeadAttentionBase, check_attn_mask
 from noether.modeling.modules.attention.perceiver.config import PerceiverAttentionConfig
 
@@ -12,13 +12,15 @@ from noether.modeling.modules.attention.perceiver.config import PerceiverAttenti
 class PerceiverAttention(MultiHeadAttentionBase):
     """Multi-head cross-attention (Perceiver, Jaegle et al. 2021): ``q`` attends to ``kv``."""
 
+    kv: nn.Linear
+    q: nn.Linear
+
     def __init__(self, config: AttentionConfig) -> None:
         config = PerceiverAttentionConfig.coerce(config)
-        super().__init__(config)
-        self.kv_dim = config.kv_dim or config.hidden_dim
-        self.kv = nn.Linear(self.kv_dim, 2 * config.hidden_dim, bias=config.bias)
-        self.q = nn.Linear(config.hidden_dim, config.hidden_dim, bias=config.bias)
-        init_linears(type(self).__name__, config.init_weights, [self.kv, self.q], output=self.proj)
+        kv_dim = config.kv_dim or config.hidden_dim
+        kv = nn.Linear(kv_dim, 2 * config.hidden_dim, bias=config.bias)
+        super().__init__(config, kv=kv, q=nn.Linear(config.hidden_dim, config.hidden_dim, bias=config.bias))
+        self.kv_dim = kv_dim
 
     def example_inputs(self, batch_size: int, tokens: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Random inputs of this shape (``bench``, ``doctor``): queries and as many key/value tokens."""
@@ -29,8 +31,8 @@ class PerceiverAttention(MultiHeadAttentionBase):
         q: torch.Tensor,
         kv: torch.Tensor,
         attn_mask: torch.Tensor | None = None,
-        q_freqs: torch.Tensor | None = None,
-        k_freqs: torch.Tensor | None = None,
+        q_freqs: Freqs | None = None,
+        k_freqs: Freqs | None = None,
     ) -> torch.Tensor:
         """``q`` (batch, queries, hidden), ``kv`` (batch, keys, kv_dim) -> (batch, queries, hidden).
 

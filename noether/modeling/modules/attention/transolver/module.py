@@ -60,18 +60,14 @@ class SliceAttention(nn.Module):
                 f"got {attn_mask.dtype} {tuple(attn_mask.shape)}"
             )
 
-    def slice_attend(
-        self,
-        features: torch.Tensor,
-        weights: torch.Tensor,
-        qkv: nn.Module,
-        attn_mask: torch.Tensor | None,
-    ) -> torch.Tensor:
-        """features (b, h, n, d), weights (b, h, n, g) -> de-sliced tokens (b, n, hidden)."""
-        if attn_mask is not None:
-            weights = weights * attn_mask[:, None, :, None].to(weights.dtype)
+    @staticmethod
+    def pool(features: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """Slice tokens: the ``weights``-weighted means of ``features`` (b, h, n, d) -> (b, h, g, d)."""
         norm = weights.sum(dim=2).unsqueeze(-1)  # (b, h, g, 1)
-        slices = torch.einsum("bhnd,bhng->bhgd", features, weights) / (norm + 1e-5)
+        return torch.einsum("bhnd,bhng->bhgd", features, weights) / (norm + 1e-5)
+
+    def attend_slices(self, slices: torch.Tensor, weights: torch.Tensor, qkv: nn.Module) -> torch.Tensor:
+        """Slice tokens attend to each other; each token gathers the result back: -> (b, n, hidden)."""
         q, k, v = qkv(slices).chunk(3, dim=-1)
         if self.q_norm is not None and self.k_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
@@ -98,11 +94,24 @@ class TransolverAttention(SliceAttention):
         if mode == "truncnormal002-identity":
             zero_(self.proj)
 
+    def create_slices(
+        self, x: torch.Tensor, num_input_points: int, attn_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Slice tokens (batch, heads, slices, head_dim) and slice weights (batch, heads, tokens, slices) of ``x``.
+
+        Padding tokens (False in ``attn_mask``) get zero weight. ``num_input_points``
+        is the token count of ``x`` (1.x's signature).
+        """
+        self.check(x, attn_mask)
+        if x.shape[1] != num_input_points:
+            raise ValueError(f"{type(self).__name__}: x has {x.shape[1]} tokens, num_input_points={num_input_points}")
+        weights = F.softmax(self.in_project_slice(self.heads(self.in_project_x(x))) / self.temperature, dim=-1)
+        if attn_mask is not None:
+            weights = weights * attn_mask[:, None, :, None].to(weights.dtype)
+        return self.pool(self.heads(self.in_project_fx(x)), weights), weights
+
     def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
         """``x`` (batch, tokens, hidden) -> same shape; ``attn_mask``: bool (batch, tokens), True = valid."""
-        self.check(x, attn_mask)
-        assign = self.heads(self.in_project_x(x))
-        weights = F.softmax(self.in_project_slice(assign) / self.temperature, dim=-1)
-        out = self.slice_attend(self.heads(self.in_project_fx(x)), weights, self.qkv, attn_mask)
-        result: torch.Tensor = self.proj_dropout(self.proj(out))
+        slices, weights = self.create_slices(x, x.shape[1], attn_mask)
+        result: torch.Tensor = self.proj_dropout(self.proj(self.attend_slices(slices, weights, self.qkv)))
         return result

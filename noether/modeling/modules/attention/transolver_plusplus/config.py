@@ -10,13 +10,16 @@ class TransolverPlusPlusAttentionConfig(TransolverAttentionConfig):
 
     use_overparameterization: bool = field(
         default=True,
-        description="Temperature from a two-layer MLP (head_dim -> num_slices -> 1, GELU); False: one linear layer.",
+        description="Temperature from Transolver++'s two-layer MLP (head_dim -> num_slices -> 1, GELU after each);"
+        " False: one linear layer and temperature_activation.",
     )
     use_adaptive_temperature: bool = field(
         default=True, description="Per-token temperature from the token's features plus a per-head bias."
     )
     temperature_activation: Literal["sigmoid", "softplus", "exp"] | None = field(
-        default="softplus", description="Activation of the adaptive temperature term; None: none."
+        default="softplus",
+        description="Activation after the one-layer temperature (use_overparameterization false); the two-layer MLP"
+        " ends in GELU, as in Transolver++ and emmiai-noether 1.x. None: none.",
     )
     use_gumbel_softmax: bool = field(
         default=True, description="Gumbel-softmax slice assignment in training (plain softmax in eval)."

@@ -3,7 +3,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from noether.core.schemas.modules.attention import AttentionConfig
-from noether.modeling.functional.init import base_mode, init_linears
+from noether.modeling.functional.init import init_linears
 from noether.modeling.modules.attention.transolver.module import SliceAttention, linear, zero_
 from noether.modeling.modules.attention.transolver_plusplus.config import TransolverPlusPlusAttentionConfig
 
@@ -30,10 +30,11 @@ def gumbel_noise(like: torch.Tensor) -> torch.Tensor:
 class TransolverPlusPlusAttention(SliceAttention):
     """Transolver++ physics-attention with eidetic states.
 
-    The slice temperature adapts per token (``bias`` + activation of a small MLP
-    on the token), and slice assignment is reparameterised with Gumbel-softmax
-    noise while training, so eval is deterministic. One projection (``in_project_x``)
-    feeds both the assignment and the slice features.
+    The slice temperature adapts per token (``bias`` plus a small MLP of the
+    token), and slice assignment is reparameterised with Gumbel-softmax noise
+    while training only, so eval is deterministic (1.x drew noise in eval too).
+    One projection (``in_project_x``, always with a bias and PyTorch's init, as in
+    1.x) feeds both the assignment and the slice features.
     """
 
     def __init__(self, config: AttentionConfig) -> None:
@@ -45,14 +46,17 @@ class TransolverPlusPlusAttention(SliceAttention):
         self.proj_temperature: nn.Module | None = None
         if config.use_adaptive_temperature:
             layers: list[nn.Module] = (
-                [linear(d, slices, config.bias, mode), nn.GELU(), linear(slices, 1, config.bias, mode)]
-                if config.use_overparameterization
-                else [linear(d, 1, config.bias, mode)]
+                [linear(d, slices, config.bias, mode), nn.GELU(), linear(slices, 1, config.bias, mode), nn.GELU()]
+                if config.use_overparameterization  # Transolver++'s MLP: GELU after both layers
+                else [linear(d, 1, config.bias, mode), _ACTIVATIONS[config.temperature_activation]()]
             )
-            self.proj_temperature = nn.Sequential(*layers, _ACTIVATIONS[config.temperature_activation]())
-        self.in_project_x = nn.Linear(hidden, hidden, bias=config.bias)
-        init_linears(type(self).__name__, base_mode(mode), [self.in_project_x])
+            self.proj_temperature = nn.Sequential(*layers)
+        self.in_project_x = nn.Linear(hidden, hidden)
         self.in_project_slice = linear(d, slices, config.bias, mode)
+        if mode == "zeros":
+            init_linears(type(self).__name__, mode, [self.in_project_x])
+        else:
+            nn.init.orthogonal_(self.in_project_slice.project.get_parameter("weight"))
         self.qkv = linear(d, 3 * d, config.bias, mode)
         self.to_out = nn.Sequential(linear(hidden, hidden, config.bias, mode), nn.Dropout(config.dropout))
         if mode == "truncnormal002-identity":
@@ -62,10 +66,12 @@ class TransolverPlusPlusAttention(SliceAttention):
         """``x`` (batch, tokens, hidden) -> same shape; ``attn_mask``: bool (batch, tokens), True = valid."""
         self.check(x, attn_mask)
         features = self.heads(self.in_project_x(x))
-        temperature = self.bias if self.proj_temperature is None else self.bias + self.proj_temperature(features)
+        temperature = self.bias if self.proj_temperature is None else self.proj_temperature(features) + self.bias
         logits = self.in_project_slice(features)
         if self.use_gumbel_softmax and self.training:
             logits = logits + gumbel_noise(logits)
         weights = F.softmax(logits / temperature.clamp(min=0.01), dim=-1)
-        out: torch.Tensor = self.to_out(self.slice_attend(features, weights, self.qkv, attn_mask))
+        if attn_mask is not None:
+            weights = weights * attn_mask[:, None, :, None].to(weights.dtype)
+        out: torch.Tensor = self.to_out(self.attend_slices(self.pool(features, weights), weights, self.qkv))
         return out

@@ -1,39 +1,60 @@
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 
-from noether.modeling.modules.blocks.base import AttentionCall, ResidualBlock
+from noether.modeling.functional.modulation import modulate_scale_shift
+from noether.modeling.functional.rope import Freqs
+from noether.modeling.modules.blocks.base import AttentionCall, ResidualBlock, call_arguments
 from noether.modeling.modules.blocks.perceiver.config import PerceiverBlockConfig
 
 
 class PerceiverBlock(ResidualBlock):
-    """Pre-norm cross-attention block: ``q`` attends to ``kv`` (width ``kv_dim``), then an MLP."""
+    """Pre-norm cross-attention block: ``q`` attends to ``kv`` (width ``kv_dim``), then an MLP.
+
+    Conditioned, the modulation also scales and shifts the key/values (8 * hidden
+    wide, the layout of 1.x checkpoints).
+    """
+
+    attention_inputs = 2
 
     def __init__(self, config: PerceiverBlockConfig | Mapping[str, Any]) -> None:
+        config = PerceiverBlockConfig.coerce(config)
+        self.config = config
+        super().__init__(config)
+
+    def build_attention(self, config: PerceiverBlockConfig) -> None:
         from noether.registry import build_attention
 
-        config = PerceiverBlockConfig.coerce(config)
-        super().__init__(config)
-        self.config = config
         kv_dim = config.kv_dim or config.hidden_dim
         self.norm1q = self.layer_norm(config, config.hidden_dim)
         self.norm1kv = self.layer_norm(config, kv_dim)
-        options = {**config.attention_options(), "kv_dim": kv_dim}
-        self.attn = build_attention(options, name=config.attention_constructor)
+        self.attn = build_attention({**config.attention_options(), "kv_dim": kv_dim}, name=config.attention_constructor)
         self._call = AttentionCall(type(self).__name__, config.attention_constructor, self.attn)
 
     def forward(
         self,
         q: torch.Tensor,
         kv: torch.Tensor,
-        *,
         condition: torch.Tensor | None = None,
+        attn_kwargs: Mapping[str, Any] | None = None,
+        *,
         attn_mask: torch.Tensor | None = None,
-        q_freqs: torch.Tensor | None = None,
-        k_freqs: torch.Tensor | None = None,
+        q_freqs: Freqs | None = None,
+        k_freqs: Freqs | None = None,
     ) -> torch.Tensor:
-        """``q`` (batch, queries, hidden), ``kv`` (batch, keys, kv_dim) -> (batch, queries, hidden)."""
-        kwargs = self._call.kwargs({"attn_mask": attn_mask, "q_freqs": q_freqs, "k_freqs": k_freqs})
-        kv_normed = self.norm1kv(kv)
-        return self.residual(q, lambda h: self.attn(h, kv_normed, **kwargs), self.norm1q(q), condition)
+        """``q`` (batch, queries, hidden), ``kv`` (batch, keys, kv_dim) -> (batch, queries, hidden).
+
+        ``attn_kwargs`` (1.x) holds the same keywords, or keywords of the attention itself.
+        """
+        given = {"attn_mask": attn_mask, "q_freqs": q_freqs, "k_freqs": k_freqs}
+        kwargs = self._call.kwargs(call_arguments(type(self).__name__, given, attn_kwargs))
+
+        def attend(mods: Sequence[torch.Tensor]) -> torch.Tensor:
+            query, keys = self.norm1q(q), self.norm1kv(kv)
+            if mods:
+                query, keys = modulate_scale_shift(query, *mods[:2]), modulate_scale_shift(keys, *mods[2:])
+            out: torch.Tensor = self.attn(query, keys, **kwargs)
+            return out
+
+        return self.residual(q, attend, condition)

@@ -4,24 +4,32 @@ from typing import Any
 import torch
 
 from noether.core.schemas.modules.attention import AttentionPattern, TokenSpec
+from noether.modeling.functional.modulation import modulate_scale_shift
+from noether.modeling.functional.rope import Freqs
 from noether.modeling.modules.attention.kv_cache import KVCache
-from noether.modeling.modules.blocks.base import AttentionCall, ResidualBlock, modulate
+from noether.modeling.modules.blocks.base import AttentionCall, ResidualBlock, call_arguments
 from noether.modeling.modules.blocks.transformer.config import TransformerBlockConfig
+
+TokenSpecs = Sequence[TokenSpec | Mapping[str, int | None]]
 
 
 class TransformerBlock(ResidualBlock):
     """Pre-norm transformer block with any registered attention (``attention_constructor``).
 
     ``token_specs``, ``attention_patterns``, ``attn_mask``, ``freqs`` and ``kv_cache``
-    are passed through to the attention, which must accept those given.
+    are passed through to the attention, which must accept those given. Both call
+    forms work: ``block(x, condition, attn_kwargs)`` as in emmiai-noether 1.x, and
+    ``block(x, token_specs, condition=..., freqs=...)``.
     """
 
     def __init__(self, config: TransformerBlockConfig | Mapping[str, Any]) -> None:
+        config = TransformerBlockConfig.coerce(config)
+        self.config = config
+        super().__init__(config)
+
+    def build_attention(self, config: TransformerBlockConfig) -> None:
         from noether.registry import build_attention
 
-        config = TransformerBlockConfig.coerce(config)
-        super().__init__(config)
-        self.config = config
         self.norm1 = self.layer_norm(config, config.hidden_dim)
         self.attention_block = build_attention(config.attention_options(), name=config.attention_constructor)
         self._call = AttentionCall(type(self).__name__, config.attention_constructor, self.attention_block)
@@ -29,18 +37,40 @@ class TransformerBlock(ResidualBlock):
     def forward(
         self,
         x: torch.Tensor,
-        token_specs: Sequence[TokenSpec | Mapping[str, int | None]] | None = None,
+        condition_or_specs: torch.Tensor | TokenSpecs | None = None,
+        attn_kwargs: Mapping[str, Any] | None = None,
         *,
         condition: torch.Tensor | None = None,
+        token_specs: TokenSpecs | None = None,
         attention_patterns: Sequence[AttentionPattern | Mapping[str, Any]] | None = None,
         attn_mask: torch.Tensor | None = None,
-        freqs: torch.Tensor | None = None,
+        freqs: Freqs | None = None,
         kv_cache: KVCache | None = None,
     ) -> torch.Tensor:
-        """``x`` (batch, tokens, hidden) -> same shape; ``condition`` (batch, condition_dim) when conditioned."""
-        kwargs = self._call.kwargs({"token_specs": token_specs, "attention_patterns": attention_patterns,
-                                    "attn_mask": attn_mask, "freqs": freqs, "kv_cache": kv_cache})  # fmt: skip
-        return self.residual(x, lambda h: self.attention_block(h, **kwargs), self.norm1(x), condition)
+        """``x`` (batch, tokens, hidden) -> same shape; ``condition`` (batch, condition_dim) when conditioned.
+
+        The second positional argument is the condition when it is a tensor (1.x's
+        ``block(x, condition, attn_kwargs)``), else the token specs (``block(x, specs, ...)``).
+        ``attn_kwargs`` (1.x) holds the same keywords, or keywords of the attention itself.
+        """
+        if condition_or_specs is not None:
+            positional = "condition" if isinstance(condition_or_specs, torch.Tensor) else "token_specs"
+            if (condition if positional == "condition" else token_specs) is not None:
+                raise ValueError(f"{type(self).__name__}: {positional} given twice (positionally and by keyword)")
+            if positional == "condition":
+                condition = condition_or_specs  # type: ignore[assignment]
+            else:
+                token_specs = condition_or_specs  # type: ignore[assignment]
+        given = {"token_specs": token_specs, "attention_patterns": attention_patterns, "attn_mask": attn_mask,
+                 "freqs": freqs, "kv_cache": kv_cache}  # fmt: skip
+        kwargs = self._call.kwargs(call_arguments(type(self).__name__, given, attn_kwargs))
+
+        def attend(mods: Sequence[torch.Tensor]) -> torch.Tensor:
+            h = self.norm1(x)
+            out: torch.Tensor = self.attention_block(modulate_scale_shift(h, *mods) if mods else h, **kwargs)
+            return out
+
+        return self.residual(x, attend, condition)
 
     @property
     def can_prefill(self) -> bool:
@@ -50,11 +80,11 @@ class TransformerBlock(ResidualBlock):
     def prefill_kv(
         self,
         x: torch.Tensor,
-        token_specs: Sequence[TokenSpec | Mapping[str, int | None]],
+        token_specs: TokenSpecs,
         *,
         kv_cache: KVCache,
         condition: torch.Tensor | None = None,
-        freqs: torch.Tensor | None = None,
+        freqs: Freqs | None = None,
         chunk_size: int | None = None,
     ) -> dict[str, str]:
         """Cache the attention's keys/values of ``x`` without running the block; see ``stream_queries``.
@@ -72,7 +102,7 @@ class TransformerBlock(ResidualBlock):
 
         def prepare(part: torch.Tensor) -> torch.Tensor:
             normed = self.norm1(part)
-            return normed if mods is None else modulate(normed, mods[0], mods[1])
+            return normed if mods is None else modulate_scale_shift(normed, mods[0], mods[1])
 
         kwargs = self._call.kwargs({"freqs": freqs})
         aliases: dict[str, str] = self.attention_block.prefill_kv(

@@ -16,14 +16,19 @@ class UnquantizedDropPath(nn.Module):
         self.drop_prob = config.drop_prob
         self.scale_by_keep = config.scale_by_keep
 
+    @property
+    def keep_prob(self) -> float:
+        """The probability of keeping a sample's branch: ``1 - drop_prob``."""
+        return 1.0 - self.drop_prob
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.drop_prob == 0.0:
             return x
-        keep = 1.0 - self.drop_prob
+        keep = self.keep_prob
         mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
         if self.scale_by_keep and keep > 0.0:
             mask = mask / keep
         return x * mask
 
     def extra_repr(self) -> str:
-        return f"drop_prob={self.drop_prob}"
+        return f"drop_prob={self.drop_prob:0.2f}"

@@ -19,7 +19,12 @@ class LinearProjection(nn.Module):
             self.project = nn.Linear(config.input_dim, config.output_dim, bias=config.bias)
         else:
             self.project = _CONV[config.ndim](config.input_dim, config.output_dim, kernel_size=1, bias=config.bias)
-        init_linears(type(self).__name__, config.init_weights, [], output=self.project)
+        self.init_weights = config.init_weights
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """(Re)initialise ``project`` by ``init_weights``."""
+        init_linears(type(self).__name__, self.init_weights, [], output=self.project)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out: torch.Tensor = self.project(x)

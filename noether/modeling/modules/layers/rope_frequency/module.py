@@ -1,15 +1,18 @@
 import torch
 from torch import nn
 
+from noether.modeling.functional.rope import Freqs, wave_frequencies
 from noether.modeling.modules.layers.rope_frequency.config import RopeFrequencyConfig
 
 
 class RopeFrequency(nn.Module):
-    """Unit complex rotations for RoPE (Su et al. 2021) at continuous coordinates.
+    """Rotations for RoPE (Su et al. 2021) at continuous coordinates.
 
     Each coordinate axis gets an equal share of the rotated feature pairs, with
     wavelengths spaced geometrically up to ``max_wavelength``; features left over
-    when ``hidden_dim`` does not split evenly are not rotated (angle zero).
+    when ``hidden_dim`` does not split evenly are not rotated. ``implementation``
+    "complex" returns unit complex numbers (fast); "real" (1.x's default) returns
+    one angle tensor per axis, rotating features by halves as 1.x did.
     """
 
     omega: torch.Tensor
@@ -18,21 +21,22 @@ class RopeFrequency(nn.Module):
         super().__init__()
         self.hidden_dim = config.hidden_dim
         self.input_dim = config.input_dim
-        pairs_per_axis = config.hidden_dim // 2 // config.input_dim
-        if pairs_per_axis < 1:
-            raise ValueError(
-                f"RopeFrequency needs hidden_dim >= 2 * input_dim, got hidden_dim={config.hidden_dim}, "
-                f"input_dim={config.input_dim}"
-            )
-        self.padding = config.hidden_dim // 2 - pairs_per_axis * config.input_dim
-        exponents = torch.arange(pairs_per_axis, dtype=torch.float64) / pairs_per_axis
-        self.register_buffer("omega", (config.max_wavelength**-exponents).float(), persistent=False)
+        self.max_wavelength = config.max_wavelength
+        self.implementation = config.implementation
+        omega, self.padding = wave_frequencies(config.hidden_dim, config.input_dim, config.max_wavelength)
+        self.register_buffer("omega", omega)
 
-    def forward(self, coords: torch.Tensor) -> torch.Tensor:
-        """``coords`` (..., input_dim) -> complex (..., hidden_dim // 2)."""
+    def forward(self, coords: torch.Tensor) -> Freqs:
+        """``coords`` (..., input_dim) -> complex (..., hidden_dim // 2), or a tuple of ``input_dim`` angle tensors."""
         if coords.shape[-1] != self.input_dim:
             raise ValueError(f"RopeFrequency expects coordinates with {self.input_dim} dims, got {coords.shape[-1]}")
-        angles = (coords.float().unsqueeze(-1) * self.omega).flatten(-2)
+        angles = coords.float().unsqueeze(-1) * self.omega  # (..., input_dim, per_axis)
+        if self.implementation == "real":
+            return tuple(torch.cat([angles, angles], dim=-1).unbind(-2))
+        angles = angles.flatten(-2)
         if self.padding:
-            angles = torch.nn.functional.pad(angles, (0, self.padding))
+            angles = torch.nn.functional.pad(angles, (0, self.padding // 2))
         return torch.polar(torch.ones_like(angles), angles)
+
+    def extra_repr(self) -> str:
+        return f"hidden_dim={self.hidden_dim}, input_dim={self.input_dim}, implementation={self.implementation!r}"

@@ -24,8 +24,13 @@ class MLP(nn.Module):
             if i < len(dims) - 2:
                 layers.append(activation(config.activation))
         self.mlp = nn.Sequential(*layers)
-        *hidden, output = [m for m in layers if isinstance(m, nn.Linear)]
-        init_linears(type(self).__name__, config.init_weights, hidden, output=output)
+        self.init_weights = config.init_weights
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """(Re)initialise the linear layers by ``init_weights`` ('-identity' zeroes the last one)."""
+        *hidden, output = [m for m in self.mlp if isinstance(m, nn.Linear)]
+        init_linears(type(self).__name__, self.init_weights, hidden, output=output)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out: torch.Tensor = self.mlp(x)

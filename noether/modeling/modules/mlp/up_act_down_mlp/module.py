@@ -14,7 +14,12 @@ class UpActDownMlp(nn.Module):
         self.fc1 = nn.Linear(config.input_dim, config.hidden_dim, bias=config.bias)
         self.act = activation(config.activation)
         self.fc2 = nn.Linear(config.hidden_dim, config.input_dim, bias=config.bias)
-        init_linears(type(self).__name__, config.init_weights, [self.fc1], output=self.fc2)
+        self.init_weights = config.init_weights
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """(Re)initialise ``fc1`` and ``fc2`` by ``init_weights``."""
+        init_linears(type(self).__name__, self.init_weights, [self.fc1], output=self.fc2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out: torch.Tensor = self.fc2(self.act(self.fc1(x)))
