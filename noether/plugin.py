@@ -17,6 +17,7 @@ from noether.registry.implementation import AttentionImplementation
 
 if TYPE_CHECKING:
     from noether.modeling.functional.init import init_linears
+    from noether.modeling.functional.rope import Freqs
     from noether.modeling.modules.attention.heads import MultiHeadAttentionBase
     from noether.registry.build import build_attention
 
@@ -25,6 +26,7 @@ __all__ = [
     "AttentionImplementation",
     "AttentionPattern",
     "Config",
+    "Freqs",
     "MultiHeadAttentionBase",
     "TokenSpec",
     "ValidationError",
@@ -40,6 +42,7 @@ __getattr__, __dir__ = lazy_exports(
     {
         "MultiHeadAttentionBase": "noether.modeling.modules.attention.heads:MultiHeadAttentionBase",
         "init_linears": "noether.modeling.functional.init:init_linears",
+        "Freqs": "noether.modeling.functional.rope:Freqs",
         "build_attention": "noether.registry.build:build_attention",
     },
 )

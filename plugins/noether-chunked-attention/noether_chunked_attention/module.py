@@ -2,7 +2,7 @@ import torch
 
 from noether.modeling.modules.attention.dot_product.module import DotProductAttention
 from noether.modeling.modules.attention.heads import check_attn_mask
-from noether.plugin import AttentionConfig
+from noether.plugin import AttentionConfig, Freqs
 from noether_chunked_attention.config import ChunkedDotProductAttentionConfig
 
 
@@ -15,7 +15,7 @@ class ChunkedDotProductAttention(DotProductAttention):
         self.query_chunk_size = config.query_chunk_size
 
     def forward(
-        self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, freqs: torch.Tensor | None = None
+        self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, freqs: Freqs | None = None
     ) -> torch.Tensor:
         """As ``DotProductAttention``; a 2-D bool ``attn_mask`` is (batch, tokens) key validity."""
         self.check_input("x", x)
