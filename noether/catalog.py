@@ -52,6 +52,9 @@ COMPONENTS: tuple[Component, ...] = (
     Component("TransformerBlock", "TransformerBlockConfig", "blocks.transformer"),
     Component("PerceiverBlock", "PerceiverBlockConfig", "blocks.perceiver"),
     Component("TransformerStack", "TransformerStackConfig", "blocks.stack"),
+    Component("ScalarsConditioner", "ScalarsConditionerConfig", "layers.scalar_conditioner"),
+    Component("SupernodePooling", "SupernodePoolingConfig", "encoders.supernode_pooling"),
+    Component("DeepPerceiverDecoder", "DeepPerceiverDecoderConfig", "decoders.deep_perceiver"),
 )
 
 EXTRAS: dict[str, tuple[str, str]] = {
@@ -60,6 +63,10 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "rope": ("layers", "noether.modeling.functional.rope:rope"),
     "ATTENTION_REGISTRY": ("attention", "noether.registry.legacy:ATTENTION_REGISTRY"),
     "Activation": ("", "noether.modeling.functional.activation:Activation"),
+    "TransformerBatchNorm": (
+        "layers.transformer_batchnorm",
+        f"{MODULES}.layers.transformer_batchnorm.module:TransformerBatchNorm",
+    ),
 }
 """Other public names of the modeling packages: name -> (the package exporting it, ``"module:attr"``)."""
 
@@ -71,7 +78,13 @@ def exports(package: str = "") -> dict[str, str]:
         if c.package == package or c.package.startswith(f"{package}.") or not package:
             out[c.module] = c.module_path
             out[c.config] = c.config_path
-    out.update({name: target for name, (home, target) in EXTRAS.items() if home == package or not package})
+    out.update(
+        {
+            name: target
+            for name, (home, target) in EXTRAS.items()
+            if home == package or home.startswith(f"{package}.") or not package
+        }
+    )
     return out
 
 
@@ -86,8 +99,8 @@ LEGACY: dict[str, tuple[str, ...]] = {
     ),
     f"{_SCHEMAS}.blocks": ("TransformerBlockConfig", "PerceiverBlockConfig"),
     f"{_SCHEMAS}.mlp": ("MLPConfig", "UpActDownMLPConfig"),
-    f"{_SCHEMAS}.encoders": (),
-    f"{_SCHEMAS}.decoders": (),
+    f"{_SCHEMAS}.encoders": ("SupernodePoolingConfig",),
+    f"{_SCHEMAS}.decoders": ("DeepPerceiverDecoderConfig",),
     f"{_SCHEMAS}.layers": (
         "ContinuousSincosEmbeddingConfig", "UnquantizedDropPathConfig", "LayerScaleConfig",
         "LinearProjectionConfig", "RopeFrequencyConfig",
@@ -97,7 +110,7 @@ LEGACY: dict[str, tuple[str, ...]] = {
     f"{_SCHEMAS}.layers.layer_scale": ("LayerScaleConfig",),
     f"{_SCHEMAS}.layers.linear_projection": ("LinearProjectionConfig",),
     f"{_SCHEMAS}.layers.rope_frequency": ("RopeFrequencyConfig",),
-    f"{_SCHEMAS}.layers.scalar_conditioner": (),
+    f"{_SCHEMAS}.layers.scalar_conditioner": ("ScalarsConditionerConfig",),
     f"{MODULES}.activations": ("Activation",),
     f"{MODULES}.attention.anchor_attention": (
         "CrossAnchorAttention", "JointAnchorAttention", "MultiBranchAnchorAttention", "SelfAnchorAttention",

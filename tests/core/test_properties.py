@@ -89,8 +89,11 @@ def valid_data(cls: type[Config]) -> dict[str, Any]:
         data["mlp_expansion_factor"] = 2
     if "branches" in cls.model_fields:
         data["branches"] = ["surface", "volume"]
-    if "block" in cls.model_fields:
-        data["block"] = {"hidden_dim": 24, "num_heads": 3, "mlp_expansion_factor": 2}
+    for name in ("block", "perceiver_block_config"):
+        if name in cls.model_fields:
+            data[name] = {"hidden_dim": 24, "num_heads": 3, "mlp_expansion_factor": 2}
+    if cls.__name__ == "SupernodePoolingConfig":
+        data["radius"] = 0.25
     if cls.__name__ == "UpActDownMLPConfig":
         data["hidden_dim"] = 8
     return data

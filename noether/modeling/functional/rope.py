@@ -37,6 +37,8 @@ def rope(x: torch.Tensor, freqs: Freqs) -> torch.Tensor:
     holds one angle tensor per axis, (batch, tokens, 2 * n); each rotates the
     next ``2 * n`` features by halves, and features beyond them pass unchanged.
     """
+    if x.ndim != 4:
+        raise ValueError(f"rope: x must be (batch, heads, tokens, head_dim), got {tuple(x.shape)}")
     if isinstance(freqs, tuple):
         return _rope_real(x, freqs)
     if not freqs.is_complex():

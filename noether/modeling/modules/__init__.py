@@ -45,6 +45,10 @@ if TYPE_CHECKING:  # the lazily exported names, for type checkers and IDEs
     from noether.modeling.modules.blocks.stack.module import TransformerStack
     from noether.modeling.modules.blocks.transformer.config import TransformerBlockConfig
     from noether.modeling.modules.blocks.transformer.module import TransformerBlock
+    from noether.modeling.modules.decoders.deep_perceiver.config import DeepPerceiverDecoderConfig
+    from noether.modeling.modules.decoders.deep_perceiver.module import DeepPerceiverDecoder
+    from noether.modeling.modules.encoders.supernode_pooling.config import SupernodePoolingConfig
+    from noether.modeling.modules.encoders.supernode_pooling.module import SupernodePooling
     from noether.modeling.modules.layers.continuous_sincos_embed.config import ContinuousSincosEmbeddingConfig
     from noether.modeling.modules.layers.continuous_sincos_embed.module import ContinuousSincosEmbed
     from noether.modeling.modules.layers.drop_path.config import UnquantizedDropPathConfig
@@ -55,6 +59,9 @@ if TYPE_CHECKING:  # the lazily exported names, for type checkers and IDEs
     from noether.modeling.modules.layers.linear_projection.module import LinearProjection
     from noether.modeling.modules.layers.rope_frequency.config import RopeFrequencyConfig
     from noether.modeling.modules.layers.rope_frequency.module import RopeFrequency
+    from noether.modeling.modules.layers.scalar_conditioner.config import ScalarsConditionerConfig
+    from noether.modeling.modules.layers.scalar_conditioner.module import ScalarsConditioner
+    from noether.modeling.modules.layers.transformer_batchnorm.module import TransformerBatchNorm
     from noether.modeling.modules.mlp.mlp.config import MLPConfig
     from noether.modeling.modules.mlp.mlp.module import MLP
     from noether.modeling.modules.mlp.up_act_down_mlp.config import UpActDownMLPConfig

@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -16,8 +19,9 @@ class ContinuousSincosEmbed(nn.Module):
     omega: torch.Tensor
     padding_tensor: torch.Tensor
 
-    def __init__(self, config: ContinuousSincosEmbeddingConfig) -> None:
+    def __init__(self, config: ContinuousSincosEmbeddingConfig | Mapping[str, Any]) -> None:
         super().__init__()
+        config = ContinuousSincosEmbeddingConfig.coerce(config)
         self.hidden_dim = config.hidden_dim
         self.input_dim = config.input_dim
         self.max_wavelength = config.max_wavelength

@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -11,8 +14,9 @@ class UnquantizedDropPath(nn.Module):
     of a batch varies freely instead of being rounded to a fixed subset size.
     """
 
-    def __init__(self, config: UnquantizedDropPathConfig) -> None:
+    def __init__(self, config: UnquantizedDropPathConfig | Mapping[str, Any]) -> None:
         super().__init__()
+        config = UnquantizedDropPathConfig.coerce(config)
         self.drop_prob = config.drop_prob
         self.scale_by_keep = config.scale_by_keep
 

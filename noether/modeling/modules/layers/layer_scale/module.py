@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -7,8 +10,9 @@ from noether.modeling.modules.layers.layer_scale.config import LayerScaleConfig
 class LayerScale(nn.Module):
     """``x * gamma`` with a learnable ``gamma`` (hidden_dim,), or the identity when ``init_values`` is None."""
 
-    def __init__(self, config: LayerScaleConfig) -> None:
+    def __init__(self, config: LayerScaleConfig | Mapping[str, Any]) -> None:
         super().__init__()
+        config = LayerScaleConfig.coerce(config)
         self.gamma = (
             None if config.init_values is None else nn.Parameter(torch.full((config.hidden_dim,), config.init_values))
         )

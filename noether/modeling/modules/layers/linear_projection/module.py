@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -10,8 +13,9 @@ _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 class LinearProjection(nn.Module):
     """``project``: nn.Linear, a 1x1 convolution, or nn.Identity (state-dict key ``project.*``)."""
 
-    def __init__(self, config: LinearProjectionConfig) -> None:
+    def __init__(self, config: LinearProjectionConfig | Mapping[str, Any]) -> None:
         super().__init__()
+        config = LinearProjectionConfig.coerce(config)
         self.project: nn.Module
         if config.optional and config.input_dim == config.output_dim:
             self.project = nn.Identity()

@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -17,8 +20,9 @@ class RopeFrequency(nn.Module):
 
     omega: torch.Tensor
 
-    def __init__(self, config: RopeFrequencyConfig) -> None:
+    def __init__(self, config: RopeFrequencyConfig | Mapping[str, Any]) -> None:
         super().__init__()
+        config = RopeFrequencyConfig.coerce(config)
         self.hidden_dim = config.hidden_dim
         self.input_dim = config.input_dim
         self.max_wavelength = config.max_wavelength

@@ -1,4 +1,6 @@
 import itertools
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -11,8 +13,9 @@ from noether.modeling.modules.mlp.mlp.config import MLPConfig
 class MLP(nn.Module):
     """``mlp``: a Sequential of Linear and activation layers (keys ``mlp.0.*``, ``mlp.2.*``, ...)."""
 
-    def __init__(self, config: MLPConfig) -> None:
+    def __init__(self, config: MLPConfig | Mapping[str, Any]) -> None:
         super().__init__()
+        config = MLPConfig.coerce(config)
         dims = [
             config.input_dim,
             *([config.hidden_dim] * (config.num_layers + 1)),

@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -9,8 +12,9 @@ from noether.modeling.modules.mlp.up_act_down_mlp.config import UpActDownMLPConf
 class UpActDownMlp(nn.Module):
     """``fc2(act(fc1(x)))`` with ``fc1``: input -> hidden and ``fc2``: hidden -> input."""
 
-    def __init__(self, config: UpActDownMLPConfig) -> None:
+    def __init__(self, config: UpActDownMLPConfig | Mapping[str, Any]) -> None:
         super().__init__()
+        config = UpActDownMLPConfig.coerce(config)
         self.fc1 = nn.Linear(config.input_dim, config.hidden_dim, bias=config.bias)
         self.act = activation(config.activation)
         self.fc2 = nn.Linear(config.hidden_dim, config.input_dim, bias=config.bias)
