@@ -9,7 +9,10 @@ import importlib
 import subprocess
 import sys
 
+import pytest
+
 from noether.catalog import LEGACY
+from noether.core.schemas import ValidationError
 
 _ATTENTION = [
     "AttentionConfig",
@@ -81,3 +84,44 @@ def test_the_catalog_table_names_no_more_than_1x_had():
     for path, names in LEGACY.items():
         if path in SCHEMA_PATHS_1X:
             assert set(names) <= set(SCHEMA_PATHS_1X[path]), path
+
+
+# What 1.x's model_dump() wrote for two block configs (computed sub-configs included), as YAML files hold them.
+_COMMON = {"drop_path": 0.0, "attention_constructor": "dot_product", "bias": True, "eps": 1e-06,
+           "init_weights": "truncnormal002", "use_rope": False, "attention_arguments": {},
+           "linear_projection_config": {"input_dim": 8, "output_dim": 8, "ndim": None, "bias": True, "optional": False,
+                                        "init_weights": "truncnormal002"},
+           "drop_path_config": {"drop_prob": 0.0, "scale_by_keep": True}}  # fmt: skip
+DUMP_1X_TRANSFORMER = {
+    **_COMMON, "hidden_dim": 8, "num_heads": 2, "mlp_hidden_dim": 16, "mlp_expansion_factor": 2, "layerscale": 0.1,
+    "condition_dim": 3, "layerscale_config": {"hidden_dim": 8, "init_values": 0.1},
+    "modulation_linear_projection_config": {"input_dim": 3, "output_dim": 48, "ndim": None, "bias": True,
+                                            "optional": False, "init_weights": "zeros"},
+    "up_act_down_mlp_config": {"input_dim": 8, "hidden_dim": 16, "bias": True, "init_weights": "truncnormal002"},
+}  # fmt: skip
+DUMP_1X_PERCEIVER = {
+    **_COMMON, "hidden_dim": 8, "num_heads": 2, "mlp_hidden_dim": 12, "mlp_expansion_factor": None,
+    "layerscale": None, "condition_dim": 4, "kv_dim": None, "layerscale_config": {"hidden_dim": 8, "init_values": None},
+    "modulation_linear_projection_config": {"input_dim": 4, "output_dim": 64, "ndim": None, "bias": True,
+                                            "optional": False, "init_weights": "zeros"},
+    "up_act_down_mlp_config": {"input_dim": 8, "hidden_dim": 12, "bias": True, "init_weights": "truncnormal002"},
+    "perceiver_attention_config": {"hidden_dim": 8, "num_heads": 2, "use_rope": False, "dropout": 0.0,
+                                   "init_weights": "truncnormal002", "bias": True, "head_dim": 4, "kv_dim": 8},
+}  # fmt: skip
+
+
+def test_1x_block_dumps_load_and_mean_the_same():
+    blocks = importlib.import_module("noether.core.schemas.modules.blocks")
+    transformer = blocks.TransformerBlockConfig.from_dict(DUMP_1X_TRANSFORMER)
+    assert (transformer.condition_dim, transformer.mlp_hidden_dim, transformer.layerscale) == (3, 16, 0.1)
+    assert transformer.to_dict() == {**DUMP_1X_TRANSFORMER, "normalization_constructor": None}
+    assert blocks.TransformerBlockConfig(**DUMP_1X_TRANSFORMER) == transformer
+    perceiver = blocks.PerceiverBlockConfig.from_dict(DUMP_1X_PERCEIVER)
+    # 1.x's PerceiverBlockConfig inherited attention_constructor="dot_product" and always used Perceiver attention
+    assert perceiver.attention_constructor == "perceiver"
+    assert perceiver.kv_dim is None
+    assert perceiver.modulation_linear_projection_config["output_dim"] == 8 * 8  # key/values modulated too
+    contradicting = {**DUMP_1X_TRANSFORMER, "up_act_down_mlp_config": {**DUMP_1X_TRANSFORMER["up_act_down_mlp_config"],
+                                                                     "hidden_dim": 32}}  # fmt: skip
+    with pytest.raises(ValidationError, match="up_act_down_mlp_config is derived from the other fields"):
+        blocks.TransformerBlockConfig.from_dict(contradicting)

@@ -81,16 +81,14 @@ class ResidualBlock(nn.Module):
     block starts from 1.x's weights.
     """
 
-    attention_inputs: int = 1
-    """How many inputs of the attention are modulated (scale and shift each)."""
-
     def __init__(self, config: BlockOptions) -> None:
         super().__init__()
         self.hidden_dim = config.hidden_dim
         self.condition_dim = config.condition_dim
+        self.modulated_inputs = config.modulated_inputs
         self.modulation = None
         if config.condition_dim is not None:
-            width = (2 * self.attention_inputs + 4) * config.hidden_dim
+            width = (2 * config.modulated_inputs + 4) * config.hidden_dim
             projection = LinearProjectionConfig(
                 input_dim=config.condition_dim, output_dim=width, bias=True, init_weights="zeros"
             )
@@ -127,7 +125,7 @@ class ResidualBlock(nn.Module):
             raise ValueError(f"{name} has condition_dim={self.condition_dim}: pass condition")
         if condition.shape[-1] != self.condition_dim:
             raise ValueError(f"{name}: condition has {condition.shape[-1]} features, expected {self.condition_dim}")
-        return list(self.modulation(condition).chunk(2 * self.attention_inputs + 4, dim=-1))
+        return list(self.modulation(condition).chunk(2 * self.modulated_inputs + 4, dim=-1))
 
     def residual(
         self,

@@ -16,8 +16,6 @@ class PerceiverBlock(ResidualBlock):
     wide, the layout of 1.x checkpoints).
     """
 
-    attention_inputs = 2
-
     def __init__(self, config: PerceiverBlockConfig | Mapping[str, Any]) -> None:
         config = PerceiverBlockConfig.coerce(config)
         self.config = config

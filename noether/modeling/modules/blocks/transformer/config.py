@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, ClassVar
 
 from noether.core.schemas import Config, config, field, model_validator
 from noether.core.types import InitWeightsMode
@@ -28,6 +28,13 @@ def _layer_norm_only(value: Any) -> None:
     return None
 
 
+def _derived_1x(name: str) -> Any:
+    return field(
+        default=None, derived=True,
+        description=f"emmiai-noether 1.x's computed {name}, derived from the fields (1.x dumps carry it).",
+    )  # fmt: skip
+
+
 @config
 class BlockOptions(Config):
     """Options every block shares."""
@@ -55,6 +62,14 @@ class BlockOptions(Config):
         default=None, check=_layer_norm_only, json_schema={"enum": [None, "LayerNorm", "torch.nn.LayerNorm"]},
         description="Accepted for early emmiai-noether 1.x configs: only LayerNorm (always used); stored as None.",
     )  # fmt: skip
+    linear_projection_config: dict[str, Any] | None = _derived_1x("linear_projection_config")
+    layerscale_config: dict[str, Any] | None = _derived_1x("layerscale_config")
+    drop_path_config: dict[str, Any] | None = _derived_1x("drop_path_config")
+    modulation_linear_projection_config: dict[str, Any] | None = _derived_1x("modulation_linear_projection_config")
+    up_act_down_mlp_config: dict[str, Any] | None = _derived_1x("up_act_down_mlp_config")
+
+    modulated_inputs: ClassVar[int] = 1
+    """Attention inputs the condition scales and shifts (the modulation is ``(2 * this + 4) * hidden_dim`` wide)."""
 
     @model_validator
     def validate_block(self) -> None:
@@ -66,6 +81,32 @@ class BlockOptions(Config):
             if self.mlp_expansion_factor is None:
                 raise ValueError("set mlp_hidden_dim or mlp_expansion_factor")
             self.mlp_hidden_dim = self.hidden_dim * self.mlp_expansion_factor
+        self.derive_inputs()
+        for name, value in self.sub_configs_1x().items():
+            setattr(self, name, value)
+
+    def derive_inputs(self) -> None:
+        """Set input widths left to the config (subclasses), before the 1.x sub-configs are derived."""
+
+    def sub_configs_1x(self) -> dict[str, Any]:
+        """The sub-configs 1.x computed from a block config (and wrote into its dumps), as 1.x dumped them."""
+        h = self.hidden_dim
+
+        def projection(fan_in: int, fan_out: int, bias: bool, init: str) -> dict[str, Any]:
+            return {"input_dim": fan_in, "output_dim": fan_out, "ndim": None, "bias": bias, "optional": False,
+                    "init_weights": init}  # fmt: skip
+
+        modulation = None
+        if self.condition_dim is not None:
+            modulation = projection(self.condition_dim, (2 * self.modulated_inputs + 4) * h, True, "zeros")
+        return {
+            "linear_projection_config": projection(h, h, self.bias, self.init_weights),
+            "layerscale_config": {"hidden_dim": h, "init_values": self.layerscale},
+            "drop_path_config": {"drop_prob": self.drop_path, "scale_by_keep": True},
+            "modulation_linear_projection_config": modulation,
+            "up_act_down_mlp_config": {"input_dim": h, "hidden_dim": self.mlp_hidden_dim, "bias": self.bias,
+                                       "init_weights": self.init_weights},
+        }  # fmt: skip
 
     def attention_options(self) -> dict[str, Any]:
         """The attention's config: the shared options, then ``attention_arguments``."""
