@@ -64,10 +64,12 @@ def radius(
     _check(x, y, batch_x, batch_y)
     rows, cols = [], []
     for start, stop in _blocks(y, x, block_size):
-        within = _distances(x, y, start, stop, batch_x, batch_y) <= r
-        if max_num_neighbors is not None:
-            within &= within.cumsum(dim=1, dtype=torch.int32) <= max_num_neighbors
-        row, col = within.nonzero(as_tuple=True)
+        row, col = (_distances(x, y, start, stop, batch_x, batch_y) <= r).nonzero(as_tuple=True)
+        if max_num_neighbors is not None:  # rows come sorted: rank each edge within its row
+            _, counts = torch.unique_consecutive(row, return_counts=True)
+            rank = torch.arange(row.numel(), device=row.device) - (counts.cumsum(0) - counts).repeat_interleave(counts)
+            keep = rank < max_num_neighbors
+            row, col = row[keep], col[keep]
         rows.append(row + start)
         cols.append(col)
     if not rows:
