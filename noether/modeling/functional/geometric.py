@@ -8,7 +8,7 @@ radius are kept. This is emmiai-noether 1.x's pure-torch choice, so edges match
 it exactly; results are deterministic on every device.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import torch
 
@@ -16,10 +16,26 @@ DISTANCE_BUDGET = 1 << 24
 """Distances (query x point pairs) computed at once: the block size is this over the point count."""
 
 
-def _blocks(y: torch.Tensor, x: torch.Tensor, block_size: int | None) -> Iterator[tuple[int, int]]:
+def _search(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_x: torch.Tensor | None,
+    batch_y: torch.Tensor | None,
+    block_size: int | None,
+    edges: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+) -> torch.Tensor:
+    """Edge index (2, E) of ``edges`` (block distances -> rows, columns) over blocks of ``y``."""
+    _check(x, y, batch_x, batch_y)
     step = block_size or max(1, DISTANCE_BUDGET // max(1, x.shape[0]))
+    rows, cols = (
+        [torch.empty(0, dtype=torch.long, device=x.device)],
+        [torch.empty(0, dtype=torch.long, device=x.device)],
+    )
     for start in range(0, y.shape[0], step):
-        yield start, min(start + step, y.shape[0])
+        row, col = edges(_distances(x, y, start, min(start + step, y.shape[0]), batch_x, batch_y))
+        rows.append(row + start)
+        cols.append(col)
+    return torch.stack([torch.cat(rows), torch.cat(cols)])
 
 
 def _distances(
@@ -61,20 +77,17 @@ def radius(
     block_size: int | None = None,
 ) -> torch.Tensor:
     """Edges (2, E) from each query ``y[i]`` (row 0) to the points ``x[j]`` (row 1) within distance ``r``."""
-    _check(x, y, batch_x, batch_y)
-    rows, cols = [], []
-    for start, stop in _blocks(y, x, block_size):
-        row, col = (_distances(x, y, start, stop, batch_x, batch_y) <= r).nonzero(as_tuple=True)
+
+    def within(dist: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        row, col = (dist <= r).nonzero(as_tuple=True)
         if max_num_neighbors is not None:  # rows come sorted: rank each edge within its row
             _, counts = torch.unique_consecutive(row, return_counts=True)
             rank = torch.arange(row.numel(), device=row.device) - (counts.cumsum(0) - counts).repeat_interleave(counts)
             keep = rank < max_num_neighbors
             row, col = row[keep], col[keep]
-        rows.append(row + start)
-        cols.append(col)
-    if not rows:
-        return torch.empty(2, 0, dtype=torch.long, device=x.device)
-    return torch.stack([torch.cat(rows), torch.cat(cols)])
+        return row, col
+
+    return _search(x, y, batch_x, batch_y, block_size, within)
 
 
 def knn(
@@ -87,14 +100,10 @@ def knn(
     block_size: int | None = None,
 ) -> torch.Tensor:
     """Edges (2, E) from each query ``y[i]`` to its ``k`` nearest points of ``x`` (fewer if its sample has fewer)."""
-    _check(x, y, batch_x, batch_y)
-    rows, cols = [], []
-    k = min(k, x.shape[0])
-    for start, stop in _blocks(y, x, block_size):
-        dist, idx = _distances(x, y, start, stop, batch_x, batch_y).topk(k, dim=1, largest=False)
+
+    def nearest(dist: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        dist, idx = dist.topk(min(k, x.shape[0]), dim=1, largest=False)
         row, slot = torch.isfinite(dist).nonzero(as_tuple=True)
-        rows.append(row + start)
-        cols.append(idx[row, slot])
-    if not rows:
-        return torch.empty(2, 0, dtype=torch.long, device=x.device)
-    return torch.stack([torch.cat(rows), torch.cat(cols)])
+        return row, idx[row, slot]
+
+    return _search(x, y, batch_x, batch_y, block_size, nearest)
