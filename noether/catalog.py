@@ -8,23 +8,25 @@ from it. Importing it imports nothing else.
 from typing import NamedTuple
 
 MODULES = "noether.modeling.modules"
+MODELS = "noether.modeling.models"
 
 
 class Component(NamedTuple):
-    """A module class and its config class, both in ``noether.modeling.modules.<package>``."""
+    """A module class and its config class, both in ``<root>.<package>`` (root: modules or models)."""
 
     module: str
     config: str
     package: str
     attention: str | None = None  # the registry name, for built-in attention implementations
+    root: str = MODULES
 
     @property
     def module_path(self) -> str:
-        return f"{MODULES}.{self.package}.module:{self.module}"
+        return f"{self.root}.{self.package}.module:{self.module}"
 
     @property
     def config_path(self) -> str:
-        return f"{MODULES}.{self.package}.config:{self.config}"
+        return f"{self.root}.{self.package}.config:{self.config}"
 
 
 COMPONENTS: tuple[Component, ...] = (
@@ -55,6 +57,7 @@ COMPONENTS: tuple[Component, ...] = (
     Component("ScalarsConditioner", "ScalarsConditionerConfig", "layers.scalar_conditioner"),
     Component("SupernodePooling", "SupernodePoolingConfig", "encoders.supernode_pooling"),
     Component("DeepPerceiverDecoder", "DeepPerceiverDecoderConfig", "decoders.deep_perceiver"),
+    Component("AnchoredBranchedUPT", "AnchorBranchedUPTConfig", "ab_upt", root=MODELS),
 )
 
 EXTRAS: dict[str, tuple[str, str]] = {
@@ -70,21 +73,25 @@ EXTRAS: dict[str, tuple[str, str]] = {
 }
 """Other public names of the modeling packages: name -> (the package exporting it, ``"module:attr"``)."""
 
+MODEL_EXTRAS: dict[str, tuple[str, str]] = {
+    name: ("ab_upt", f"{MODELS}.ab_upt.config:{name}") for name in ("AeroDataSpecs", "FieldDimSpec")
+}
+"""The same for ``noether.modeling.models``: the data specs the model is built for."""
 
-def exports(package: str = "") -> dict[str, str]:
-    """Public name -> ``"module:attr"`` of every class under ``noether.modeling.modules.<package>``."""
+
+def exports(package: str = "", root: str = MODULES) -> dict[str, str]:
+    """Public name -> ``"module:attr"`` of every class under ``<root>.<package>`` (root: modules or models)."""
+
+    def within(home: str) -> bool:
+        return not package or home == package or home.startswith(f"{package}.")
+
     out: dict[str, str] = {}
     for c in COMPONENTS:
-        if c.package == package or c.package.startswith(f"{package}.") or not package:
+        if c.root == root and within(c.package):
             out[c.module] = c.module_path
             out[c.config] = c.config_path
-    out.update(
-        {
-            name: target
-            for name, (home, target) in EXTRAS.items()
-            if home == package or home.startswith(f"{package}.") or not package
-        }
-    )
+    extras = EXTRAS if root == MODULES else MODEL_EXTRAS
+    out.update({name: target for name, (home, target) in extras.items() if within(home)})
     return out
 
 
@@ -123,6 +130,9 @@ LEGACY: dict[str, tuple[str, ...]] = {
         "MultiBranchAnchorAttention", "MissingBranchTokensError", "MissingAnchorTokenError", "UnexpectedTokenError",
     ),
     f"{MODULES}.mlp.upactdown_mlp": ("UpActDownMlp",),
+    "noether.core.schemas.models": ("AnchorBranchedUPTConfig",),
+    "noether.core.schemas.models.ab_upt": ("AnchorBranchedUPTConfig",),
+    "noether.core.schemas.dataset": ("AeroDataSpecs", "FieldDimSpec"),
 }  # fmt: skip
 """emmiai-noether 1.x module path -> the public names it had; those modules re-export them from here."""
 
@@ -137,13 +147,13 @@ _LEGACY_ONLY = {
 
 def legacy_exports(module: str) -> dict[str, str]:
     """Name -> ``"module:attr"`` of what the emmiai-noether 1.x module ``module`` exported."""
-    known = {**exports(), **_LEGACY_ONLY}
+    known = {**exports(), **exports(root=MODELS), **_LEGACY_ONLY}
     return {name: known[name] for name in LEGACY[module]}
 
 
 def config_paths() -> dict[str, str]:
-    """Config class name -> ``"module:attr"``: what the back-compat namespace re-exports."""
-    return {c.config: c.config_path for c in COMPONENTS}
+    """Config class name -> ``"module:attr"`` of the modules: what the back-compat namespace re-exports."""
+    return {c.config: c.config_path for c in COMPONENTS if c.root == MODULES}
 
 
 def builtin_attention() -> dict[str, tuple[str, str]]:

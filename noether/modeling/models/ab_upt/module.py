@@ -1,0 +1,249 @@
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from noether.core.schemas.modules.attention import TokenSpec
+from noether.modeling.models.ab_upt.config import BRANCHES, AnchorBranchedUPTConfig, field_slices
+from noether.modeling.modules.attention.kv_cache import KVCache
+from noether.modeling.modules.blocks.perceiver.module import PerceiverBlock
+from noether.modeling.modules.blocks.transformer.module import TransformerBlock
+from noether.modeling.modules.encoders.supernode_pooling.module import SupernodePooling
+from noether.modeling.modules.layers.continuous_sincos_embed.module import ContinuousSincosEmbed
+from noether.modeling.modules.layers.linear_projection.module import LinearProjection
+from noether.modeling.modules.layers.rope_frequency.module import RopeFrequency
+from noether.modeling.modules.mlp.mlp.module import MLP
+
+Geometry = tuple[torch.Tensor, torch.Tensor] | None
+"""The geometry tokens and their RoPE frequencies, when a physics block attends to them."""
+
+
+class AnchoredBranchedUPT(nn.Module):
+    """AB-UPT: fields on a car's surface and in the volume around it, at any query points.
+
+    Query points attend only to anchor points (and the geometry), never to each
+    other, so a query's prediction does not depend on which other queries are
+    evaluated with it: ``forward`` takes anchors and queries at once (1.x's
+    signature and output names), ``stream`` takes the anchors once and the
+    queries in chunks against a KV cache of the anchors, with the same result and
+    memory flat in the number of queries. The state dict is 1.x's for the same config.
+    """
+
+    def __init__(self, config: AnchorBranchedUPTConfig | Mapping[str, Any]) -> None:
+        super().__init__()
+        config = AnchorBranchedUPTConfig.coerce(config)
+        self.config, self.data_specs = config, config.data_specs
+        self.rope = RopeFrequency(config.rope_frequency_config or {})
+        self.pos_embed = ContinuousSincosEmbed(config.pos_embed_config or {})
+        self.encoder = SupernodePooling(config.supernode_pooling_config)
+        block = config.transformer_block_config
+        self.geometry_blocks = nn.ModuleList(TransformerBlock(block) for _ in range(config.geometry_depth))
+        self.surface_bias = MLP(config.bias_mlp_config or {})
+        self.volume_bias = MLP(config.bias_mlp_config or {})
+        self.physics_blocks = nn.ModuleList()
+        for name in config.physics_blocks:
+            kind, block_config = config.physics_block(name)
+            self.physics_blocks.append(
+                PerceiverBlock(block_config) if kind == "perceiver" else TransformerBlock(block_config)
+            )
+        self.use_geometry_branch = "perceiver" in config.physics_blocks
+        self.surface_decoder_blocks = nn.ModuleList(
+            TransformerBlock(config.decoder_block("surface")) for _ in range(config.num_surface_blocks)
+        )
+        self.volume_decoder_blocks = nn.ModuleList(
+            TransformerBlock(config.decoder_block("volume")) for _ in range(config.num_volume_blocks)
+        )
+        self.surface_decoder = LinearProjection(config.surface_decoder_config or {})
+        self.volume_decoder = LinearProjection(config.volume_decoder_config or {})
+
+    # -- pieces -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _prepare_condition(
+        geometry_design_parameters: torch.Tensor | None, inflow_design_parameters: torch.Tensor | None
+    ) -> torch.Tensor | None:
+        """The blocks' condition: the design parameters given, (batch, features) each, concatenated."""
+        parts = [p.squeeze(1) if p.ndim == 3 and p.shape[1] == 1 else p
+                 for p in (geometry_design_parameters, inflow_design_parameters) if p is not None]  # fmt: skip
+        return torch.cat(parts, dim=-1) if parts else None
+
+    def encode_geometry(
+        self,
+        geometry_position: torch.Tensor,
+        geometry_supernode_idx: torch.Tensor,
+        geometry_batch_idx: torch.Tensor | None,
+        batch_size: int,
+        condition: torch.Tensor | None,
+    ) -> Geometry:
+        """Supernode tokens of the geometry after the geometry blocks, and their RoPE frequencies."""
+        if not self.use_geometry_branch:
+            return None
+        freqs = self.freqs(geometry_position[geometry_supernode_idx].unsqueeze(0))
+        freqs = freqs.view(batch_size, -1, freqs.shape[-1])
+        tokens = self.encoder(geometry_position, geometry_supernode_idx, geometry_batch_idx)
+        for block in self.geometry_blocks:
+            tokens = block(tokens, condition, {"freqs": freqs})
+        return tokens, freqs
+
+    def freqs(self, position: torch.Tensor) -> torch.Tensor:
+        """RoPE frequencies of ``position`` (batch, points, dims); the model's RoPE is complex."""
+        freqs = self.rope(position)
+        assert isinstance(freqs, torch.Tensor)
+        return freqs
+
+    def embed(self, branch: str, position: torch.Tensor) -> torch.Tensor:
+        """Physics tokens of points of ``branch``: position embedding and the branch's bias MLP."""
+        bias: nn.Module = self.surface_bias if branch == "surface" else self.volume_bias
+        out: torch.Tensor = bias(self.pos_embed(position))
+        return out
+
+    def physics(
+        self,
+        x: torch.Tensor,
+        specs: list[TokenSpec],
+        freqs: torch.Tensor,
+        geometry: Geometry,
+        condition: torch.Tensor | None,
+        kv_cache: KVCache | None,
+    ) -> torch.Tensor:
+        for block in self.physics_blocks:
+            if isinstance(block, PerceiverBlock):
+                assert geometry is not None  # a Perceiver block makes the model encode the geometry
+                x = block(x, geometry[0], condition, {"q_freqs": freqs, "k_freqs": geometry[1]})
+            else:
+                x = block(x, condition, {"token_specs": specs, "freqs": freqs, "kv_cache": kv_cache})
+        return x
+
+    def decode(
+        self,
+        branch: str,
+        x: torch.Tensor,
+        specs: list[TokenSpec],
+        freqs: torch.Tensor,
+        condition: torch.Tensor | None,
+        kv_cache: KVCache | None,
+    ) -> torch.Tensor:
+        """The decoder blocks and the head of ``branch``: tokens -> that branch's fields, concatenated."""
+        blocks = self.surface_decoder_blocks if branch == "surface" else self.volume_decoder_blocks
+        for block in blocks:
+            x = block(x, condition, {"token_specs": specs, "freqs": freqs, "kv_cache": kv_cache})
+        head: nn.Module = self.surface_decoder if branch == "surface" else self.volume_decoder
+        out: torch.Tensor = head(x)
+        return out
+
+    def fields(self, branch: str, predictions: torch.Tensor, prefix: str = "") -> dict[str, torch.Tensor]:
+        """Split a branch's predictions into its named fields (``surface_pressure``, ...)."""
+        dims = self.data_specs.surface_output_dims if branch == "surface" else self.data_specs.volume_output_dims
+        return {f"{prefix}{branch}_{name}": predictions[..., s] for name, s in field_slices(dims or {}).items()}
+
+    # -- one-shot -----------------------------------------------------------------------------------
+
+    def forward(
+        self,
+        geometry_position: torch.Tensor,
+        geometry_supernode_idx: torch.Tensor,
+        geometry_batch_idx: torch.Tensor | None,
+        surface_anchor_position: torch.Tensor,
+        volume_anchor_position: torch.Tensor,
+        geometry_design_parameters: torch.Tensor | None = None,
+        inflow_design_parameters: torch.Tensor | None = None,
+        query_surface_position: torch.Tensor | None = None,
+        query_volume_position: torch.Tensor | None = None,
+        kv_cache: KVCache | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """Predictions at the anchors (``surface_<field>``, ``volume_<field>``) and queries (``query_...``).
+
+        Geometry: points (points, dims) of all samples, supernode indices, and the
+        sample of each point (``geometry_batch_idx``). Anchors and queries: (batch,
+        points, dims). ``kv_cache``: stores the anchors' keys/values for ``stream``.
+        """
+        batch_size = surface_anchor_position.shape[0]
+        condition = self._prepare_condition(geometry_design_parameters, inflow_design_parameters)
+        geometry = self.encode_geometry(geometry_position, geometry_supernode_idx, geometry_batch_idx, batch_size,
+                                        condition)  # fmt: skip
+        anchors = {"surface": surface_anchor_position, "volume": volume_anchor_position}
+        queries = {"surface": query_surface_position, "volume": query_volume_position}
+        return self.run(anchors, queries, geometry, condition, kv_cache)
+
+    def run(
+        self,
+        anchors: dict[str, torch.Tensor],
+        queries: Mapping[str, torch.Tensor | None],
+        geometry: Geometry,
+        condition: torch.Tensor | None,
+        kv_cache: KVCache | None,
+    ) -> dict[str, torch.Tensor]:
+        """Physics and decoder blocks on the anchors and queries of both branches, at once."""
+        specs = {b: [TokenSpec(name=f"{b}_anchors", size=anchors[b].shape[1])] for b in BRANCHES}
+        positions = {}
+        for b in BRANCHES:
+            query = queries.get(b)
+            if query is not None:
+                specs[b].append(TokenSpec(name=f"{b}_queries", size=query.shape[1]))
+            positions[b] = anchors[b] if query is None else torch.cat([anchors[b], query], dim=1)
+        freqs = {b: self.freqs(positions[b]) for b in BRANCHES}
+        x = torch.cat([self.embed(b, positions[b]) for b in BRANCHES], dim=1)
+        all_freqs = torch.cat([freqs[b] for b in BRANCHES], dim=1)
+        x = self.physics(x, specs["surface"] + specs["volume"], all_freqs, geometry, condition, kv_cache)
+        parts = dict(zip(BRANCHES, torch.split(x, [positions[b].shape[1] for b in BRANCHES], dim=1), strict=True))
+        out: dict[str, torch.Tensor] = {}
+        for b in BRANCHES:
+            predictions = self.decode(b, parts[b], specs[b], freqs[b], condition, kv_cache)
+            count = anchors[b].shape[1]
+            out |= self.fields(b, predictions[:, :count])
+            if queries.get(b) is not None:
+                out |= self.fields(b, predictions[:, count:], prefix="query_")
+        return out
+
+    # -- streamed -----------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def stream(
+        self,
+        geometry_position: torch.Tensor,
+        geometry_supernode_idx: torch.Tensor,
+        geometry_batch_idx: torch.Tensor | None,
+        surface_anchor_position: torch.Tensor,
+        volume_anchor_position: torch.Tensor,
+        geometry_design_parameters: torch.Tensor | None = None,
+        inflow_design_parameters: torch.Tensor | None = None,
+        query_surface_position: torch.Tensor | None = None,
+        query_volume_position: torch.Tensor | None = None,
+        *,
+        chunk_size: int = 16384,
+        on_chunk: Callable[[str, int, int], None] | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """``forward``'s predictions, with the queries run ``chunk_size`` points at a time.
+
+        The geometry and the anchors run once and fill a KV cache; each chunk of
+        query points then attends to the cached anchors through every layer.
+        ``on_chunk(branch, done, total)`` is called after each chunk (progress bars).
+        """
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+        cache = KVCache(self)
+        batch_size = surface_anchor_position.shape[0]
+        condition = self._prepare_condition(geometry_design_parameters, inflow_design_parameters)
+        geometry = self.encode_geometry(geometry_position, geometry_supernode_idx, geometry_batch_idx, batch_size,
+                                        condition)  # fmt: skip
+        anchors = {"surface": surface_anchor_position, "volume": volume_anchor_position}
+        out = self.run(anchors, {}, geometry, condition, cache)
+        cached = [TokenSpec(name=f"{b}_anchors", size=None) for b in BRANCHES]
+        for branch, queries in (("surface", query_surface_position), ("volume", query_volume_position)):
+            if queries is None:
+                continue
+            dims = self.data_specs.surface_output_dims if branch == "surface" else self.data_specs.volume_output_dims
+            predictions = queries.new_empty(batch_size, queries.shape[1], sum((dims or {}).values()))
+            freqs = self.freqs(queries)
+            own = [spec for spec in cached if spec.name.startswith(branch)]
+            for start in range(0, queries.shape[1], chunk_size):
+                stop = min(start + chunk_size, queries.shape[1])
+                chunk = [TokenSpec(name=f"{branch}_queries", size=stop - start)]
+                x = self.embed(branch, queries[:, start:stop])
+                x = self.physics(x, cached + chunk, freqs[:, start:stop], geometry, condition, cache)
+                predictions[:, start:stop] = self.decode(branch, x, own + chunk, freqs[:, start:stop], condition, cache)
+                if on_chunk is not None:
+                    on_chunk(branch, stop, queries.shape[1])
+            out |= self.fields(branch, predictions, prefix="query_")
+        return out
