@@ -48,6 +48,13 @@ class AnchoredBranchedUPT(nn.Module):
                 PerceiverBlock(block_config) if kind == "perceiver" else TransformerBlock(block_config)
             )
         self.use_geometry_branch = "perceiver" in config.physics_blocks
+        for name, block in zip(config.physics_blocks, self.physics_blocks, strict=True):
+            if isinstance(block, TransformerBlock) and not block.can_prefill:
+                raise ValueError(
+                    f"AnchoredBranchedUPT: physics block {name!r} ({type(block.attention_block).__name__}) is not "
+                    "anchor attention: queries would attend to each other; use perceiver, shared, cross, joint, or "
+                    "an attention that takes token_specs and a KV cache (has prefill_kv)"
+                )
         self.surface_decoder_blocks = nn.ModuleList(
             TransformerBlock(config.decoder_block("surface")) for _ in range(config.num_surface_blocks)
         )
