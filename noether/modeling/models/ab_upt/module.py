@@ -37,8 +37,8 @@ class AnchoredBranchedUPT(nn.Module):
         self.rope = RopeFrequency(config.rope_frequency_config or {})
         self.pos_embed = ContinuousSincosEmbed(config.pos_embed_config or {})
         self.encoder = SupernodePooling(config.supernode_pooling_config)
-        block = config.transformer_block_config
-        self.geometry_blocks = nn.ModuleList(TransformerBlock(block) for _ in range(config.geometry_depth))
+        geometry_block = config.transformer_block_config
+        self.geometry_blocks = nn.ModuleList(TransformerBlock(geometry_block) for _ in range(config.geometry_depth))
         self.surface_bias = MLP(config.bias_mlp_config or {})
         self.volume_bias = MLP(config.bias_mlp_config or {})
         self.physics_blocks = nn.ModuleList()
