@@ -121,7 +121,8 @@ class _NoProgress:
         return None
 
 
-def _progress(total: int, enabled: bool | None, desc: str = "queries", unit: str = "pt") -> Any:
+def progress_bar(total: int, enabled: bool | None, desc: str = "queries", unit: str = "pt") -> Any:
+    """A tqdm bar on stderr (``enabled`` None: when stderr is a terminal), or one that shows nothing."""
     if not (sys.stderr.isatty() if enabled is None else enabled):
         return _NoProgress()  # tqdm not even imported: its import alone costs megabytes
     from tqdm.auto import tqdm
@@ -176,7 +177,7 @@ def stream_queries(
             f"anchor_chunk_size needs layers that can prefill the KV cache (prefill_kv), but {sorted(set(unable))} "
             "cannot; leave anchor_chunk_size unset to run the anchors in one forward"
         )
-    with _progress(len(stack), progress, desc="anchors into the KV cache", unit="layer") as bar:
+    with progress_bar(len(stack), progress, desc="anchors into the KV cache", unit="layer") as bar:
         if unable:
             run_layers(stack, anchors, specs, cache, freqs=anchor_freqs, condition=condition)
             bar.update(len(stack))
@@ -186,7 +187,7 @@ def stream_queries(
     cached = [TokenSpec(name=spec.name, size=None) for spec in specs]
     outputs: dict[str, torch.Tensor] = dict(out or {})
     total = sum(tensor.shape[1] for tensor in queries.values())
-    with _progress(total, progress) as bar:
+    with progress_bar(total, progress) as bar:
         for group, points in queries.items():
             for start in range(0, points.shape[1], chunk_size):
                 chunk = points[:, start : start + chunk_size]

@@ -14,6 +14,7 @@ from noether.modeling.modules.layers.continuous_sincos_embed.module import Conti
 from noether.modeling.modules.layers.linear_projection.module import LinearProjection
 from noether.modeling.modules.layers.rope_frequency.module import RopeFrequency
 from noether.modeling.modules.mlp.mlp.module import MLP
+from noether.modeling.streaming import progress_bar
 
 Geometry = tuple[torch.Tensor, torch.Tensor] | None
 """The geometry tokens and their RoPE frequencies, when a physics block attends to them."""
@@ -219,13 +220,15 @@ class AnchoredBranchedUPT(nn.Module):
         query_volume_position: torch.Tensor | None = None,
         *,
         chunk_size: int = 16384,
+        progress: bool | None = None,
         on_chunk: Callable[[str, int, int], None] | None = None,
     ) -> dict[str, torch.Tensor]:
         """``forward``'s predictions, with the queries run ``chunk_size`` points at a time.
 
         The geometry and the anchors run once and fill a KV cache; each chunk of
         query points then attends to the cached anchors through every layer.
-        ``on_chunk(branch, done, total)`` is called after each chunk (progress bars).
+        ``progress``: a progress bar of query points (None: when stderr is a terminal);
+        ``on_chunk(branch, done, total)`` is called after each chunk.
         """
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
@@ -237,20 +240,40 @@ class AnchoredBranchedUPT(nn.Module):
         anchors = {"surface": surface_anchor_position, "volume": volume_anchor_position}
         out = self.run(anchors, {}, geometry, condition, cache)
         cached = [TokenSpec(name=f"{b}_anchors", size=None) for b in BRANCHES]
-        for branch, queries in (("surface", query_surface_position), ("volume", query_volume_position)):
-            if queries is None:
-                continue
-            dims = self.data_specs.surface_output_dims if branch == "surface" else self.data_specs.volume_output_dims
-            predictions = queries.new_empty(batch_size, queries.shape[1], sum((dims or {}).values()))
-            freqs = self.freqs(queries)
-            own = [spec for spec in cached if spec.name.startswith(branch)]
-            for start in range(0, queries.shape[1], chunk_size):
-                stop = min(start + chunk_size, queries.shape[1])
-                chunk = [TokenSpec(name=f"{branch}_queries", size=stop - start)]
-                x = self.embed(branch, queries[:, start:stop])
-                x = self.physics(x, cached + chunk, freqs[:, start:stop], geometry, condition, cache)
-                predictions[:, start:stop] = self.decode(branch, x, own + chunk, freqs[:, start:stop], condition, cache)
-                if on_chunk is not None:
-                    on_chunk(branch, stop, queries.shape[1])
-            out |= self.fields(branch, predictions, prefix="query_")
+        given = [
+            (b, q) for b, q in (("surface", query_surface_position), ("volume", query_volume_position)) if q is not None
+        ]
+        with progress_bar(sum(q.shape[0] * q.shape[1] for _, q in given), progress) as bar:
+            for branch, queries in given:
+                out |= self._stream_branch(
+                    branch, queries, cached, geometry, condition, cache, chunk_size, bar, on_chunk
+                )
         return out
+
+    def _stream_branch(
+        self,
+        branch: str,
+        queries: torch.Tensor,
+        cached: list[TokenSpec],
+        geometry: Geometry,
+        condition: torch.Tensor | None,
+        cache: KVCache,
+        chunk_size: int,
+        bar: Any,
+        on_chunk: Callable[[str, int, int], None] | None,
+    ) -> dict[str, torch.Tensor]:
+        """The predictions at ``queries`` of ``branch``, chunk by chunk against the cached anchors."""
+        dims = self.data_specs.surface_output_dims if branch == "surface" else self.data_specs.volume_output_dims
+        predictions = queries.new_empty(queries.shape[0], queries.shape[1], sum((dims or {}).values()))
+        freqs = self.freqs(queries)
+        own = [spec for spec in cached if spec.name.startswith(branch)]
+        for start in range(0, queries.shape[1], chunk_size):
+            stop = min(start + chunk_size, queries.shape[1])
+            chunk = [TokenSpec(name=f"{branch}_queries", size=stop - start)]
+            x = self.embed(branch, queries[:, start:stop])
+            x = self.physics(x, cached + chunk, freqs[:, start:stop], geometry, condition, cache)
+            predictions[:, start:stop] = self.decode(branch, x, own + chunk, freqs[:, start:stop], condition, cache)
+            bar.update(queries.shape[0] * (stop - start))
+            if on_chunk is not None:
+                on_chunk(branch, stop, queries.shape[1])
+        return self.fields(branch, predictions, prefix="query_")
