@@ -7,7 +7,7 @@ from typing import Any
 from noether import install_hint
 from noether.cli.files import load_file
 from noether.cli.measure import human_bytes, measured
-from noether.cli.spec import AttentionFile, StackFile, read_file
+from noether.cli.spec import AttentionFile, ModelFile, StackFile, read_file
 from noether.cli.table import pairs
 from noether.core.schemas.errors import format_loc
 from noether.core.schemas.modules.attention import TokenSpec
@@ -45,10 +45,85 @@ def run_file(args: argparse.Namespace) -> int:
     status(args, "importing torch")
     torch = _require_torch()
     torch.manual_seed(spec.run.seed)
+    if args.output and not isinstance(spec, ModelFile):
+        raise ValueError("--output writes a model's predictions: it needs a model file (model: ab_upt)")
+    if args.output and not args.output.endswith((".npz", ".pt")):
+        raise ValueError(f"--output {args.output}: write .npz or .pt")
     with torch.no_grad():
-        rows = run_stack(spec, args, torch) if isinstance(spec, StackFile) else run_attention(spec, args, torch)
+        if isinstance(spec, ModelFile):
+            rows = run_model(spec, args, torch)
+        elif isinstance(spec, StackFile):
+            rows = run_stack(spec, args, torch)
+        else:
+            rows = run_attention(spec, args, torch)
     print(pairs(rows))
     return 0
+
+
+def run_model(spec: ModelFile, args: argparse.Namespace, torch: Any) -> list[tuple[str, str]]:
+    from noether.modeling.models.ab_upt.module import AnchoredBranchedUPT
+    from noether.modeling.synthetic import car_surface, car_volume
+
+    status(args, "building AB-UPT")
+    model = AnchoredBranchedUPT(spec.config).eval()
+    counts, batch = spec.points, spec.run.batch_size
+    queries = {b: args.queries or getattr(counts, f"{b}_queries") for b in ("surface", "volume")}
+    total = counts.geometry + counts.surface_anchors + counts.volume_anchors + sum(queries.values())
+    status(args, f"making a synthetic car: {total:,} points per sample")
+    g = torch.Generator().manual_seed(spec.run.seed)
+
+    def sample(make: Any, count: int) -> Any:
+        return torch.stack([make(count, g) for _ in range(batch)])
+
+    geometry = sample(car_surface, counts.geometry)
+    supernodes = (torch.arange(batch)[:, None] * counts.geometry + torch.arange(counts.supernodes)).flatten()
+    inputs = {
+        "geometry_position": geometry.flatten(0, 1), "geometry_supernode_idx": supernodes,
+        "geometry_batch_idx": torch.arange(batch).repeat_interleave(counts.geometry),
+        "surface_anchor_position": sample(car_surface, counts.surface_anchors),
+        "volume_anchor_position": sample(car_volume, counts.volume_anchors),
+        "query_surface_position": sample(car_surface, queries["surface"]) if queries["surface"] else None,
+        "query_volume_position": sample(car_volume, queries["volume"]) if queries["volume"] else None,
+    }  # fmt: skip
+    if spec.config.data_specs.condition_dim:
+        inputs["inflow_design_parameters"] = torch.rand(batch, spec.config.data_specs.condition_dim, generator=g)
+    chunk = spec.run.chunk_size
+    streamed = chunk is not None and any(queries.values())
+    with measured() as m:
+        if chunk is not None and streamed:
+            out = model.stream(**inputs, chunk_size=chunk, progress=False if args.no_progress else None)
+        else:
+            out = model(**inputs)
+    query_points = batch * sum(queries.values())
+    rows = [
+        ("model", f"AnchoredBranchedUPT, hidden {spec.config.hidden_dim}, "
+                  f"physics blocks {', '.join(spec.config.physics_blocks)}"),
+        ("parameters", f"{sum(p.numel() for p in model.parameters()):,}"),
+        ("points", f"geometry {counts.geometry:,} ({counts.supernodes:,} supernodes), anchors "
+                   f"{counts.surface_anchors:,} + {counts.volume_anchors:,}, queries {queries['surface']:,} + "
+                   f"{queries['volume']:,} (surface + volume), batch {batch}"),
+        ("mode", f"geometry and anchors once, then queries in chunks of {chunk:,} (KV cache)" if streamed
+                 else "one forward pass"),
+        ("output", ", ".join(f"{k} {tuple(v.shape)}" for k, v in out.items())),
+        ("time", seconds(m["seconds"])),
+        ("throughput", f"{query_points / m['seconds']:,.0f} query points/s" if query_points else
+                       f"{batch * (counts.surface_anchors + counts.volume_anchors) / m['seconds']:,.0f} points/s"),
+        ("peak memory growth", human_bytes(m["peak_growth"])),
+    ]  # fmt: skip
+    if args.output:
+        rows.append(("written", write_predictions(args.output, out, torch)))
+    return rows
+
+
+def write_predictions(path: str, predictions: dict[str, Any], torch: Any) -> str:
+    """Save predictions by field name: ``.npz`` (numpy) or ``.pt`` (torch)."""
+    if path.endswith(".pt"):
+        torch.save(predictions, path)
+    else:
+        import numpy as np
+
+        np.savez(path, **{k: v.numpy() for k, v in predictions.items()})
+    return f"{path} ({len(predictions)} fields)"
 
 
 def _features(torch: Any, inputs: str, tokens: list[TokenSpec], batch: int, dim: int) -> dict[str, Any]:

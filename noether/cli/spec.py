@@ -2,7 +2,8 @@
 
 A file is a mapping. An attention file: ``attention`` (alias ``attention_constructor``)
 names the implementation and the other keys are its options. A block-stack file:
-``model: transformer_stack`` with ``depth`` and ``block`` (a TransformerBlockConfig).
+``model: transformer_stack`` with ``depth`` and ``block`` (a TransformerBlockConfig). A
+model file: ``model: ab_upt`` with the keys of AnchorBranchedUPTConfig, ``points`` and ``run``.
 Both may have the reserved sections ``tokens`` (the token groups ``run`` feeds it,
 ``{name: size}`` each), ``patterns`` (attention patterns, for ``mixed``) and ``run``
 (:class:`RunSettings`).
@@ -133,7 +134,26 @@ class StackFile:
     run: RunSettings
 
 
-MODELS = ("transformer_stack",)
+@config
+class PointCounts(Config):
+    """How many synthetic points of a car ``run`` gives the AB-UPT model, per sample."""
+
+    geometry: int = field(default=16384, ge=1, description="Surface points the geometry branch pools.")
+    supernodes: int = field(default=2048, ge=1, description="Of those, the supernodes (geometry tokens).")
+    surface_anchors: int = field(default=4096, ge=1, description="Anchor points on the surface.")
+    volume_anchors: int = field(default=4096, ge=1, description="Anchor points in the volume.")
+    surface_queries: int = field(default=0, ge=0, description="Query points on the surface.")
+    volume_queries: int = field(default=0, ge=0, description="Query points in the volume.")
+
+
+@attrs.frozen
+class ModelFile:
+    config: Any  # AnchorBranchedUPTConfig
+    points: PointCounts
+    run: RunSettings
+
+
+MODELS = ("transformer_stack", "ab_upt")
 
 
 def read_stack_file(data: Mapping[str, Any]) -> tuple[StackFile | None, list[Problem]]:
@@ -168,8 +188,35 @@ def read_stack_file(data: Mapping[str, Any]) -> tuple[StackFile | None, list[Pro
     return StackFile(parsed, tokens, run), []
 
 
+def read_model_file(data: Mapping[str, Any]) -> tuple[ModelFile | None, list[Problem]]:
+    """AB-UPT: ``model: ab_upt``, its config's keys, ``points`` (:class:`PointCounts`) and ``run``."""
+    from noether.modeling.models.ab_upt.config import AnchorBranchedUPTConfig
+
+    problems: list[Problem] = []
+    options = {k: v for k, v in data.items() if k not in ("model", "points", "run")}
+    parsed = points = None
+    try:
+        parsed = AnchorBranchedUPTConfig.from_dict(options)
+    except ValidationError as exc:
+        problems += _errors(exc)
+    try:
+        points = PointCounts.from_dict(data.get("points") or {})
+        if points.supernodes > points.geometry:
+            problems.append(
+                Problem(("points", "supernodes"), f"more supernodes than geometry points ({points.geometry})")
+            )
+    except ValidationError as exc:
+        problems += _errors(exc, "points")
+    _, _, run = _sections({"run": data.get("run")}, problems)
+    if problems or parsed is None or points is None:
+        return None, problems
+    return ModelFile(parsed, points, run), []
+
+
 def read_file(data: Any) -> tuple[Any, list[Problem]]:
-    """Validate a config file of any kind this CLI understands: an attention, or a block stack (``model:``)."""
+    """Validate a config file of any kind this CLI understands: an attention, a block stack or a model (``model:``)."""
+    if isinstance(data, Mapping) and data.get("model") == "ab_upt":
+        return read_model_file(data)
     if isinstance(data, Mapping) and "model" in data:
         return read_stack_file(data)
     return read_attention_file(data)

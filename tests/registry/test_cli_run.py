@@ -73,9 +73,9 @@ def test_progress_bar_on_request(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.returncode == 0
     assert "queries" not in result.stderr  # stderr is not a terminal: no bar
-    from noether.modeling.streaming import _progress
+    from noether.modeling.streaming import progress_bar
 
-    bar = _progress(10, True)
+    bar = progress_bar(10, True)
     bar.update(4)
     assert bar.n == 4
     assert not bar.disable
@@ -173,3 +173,69 @@ def test_run_says_what_it_does_before_the_work(monkeypatch, capsys):
     for step in ("reading", "importing torch", "building 8 blocks", "making car inputs", "anchors into the KV cache"):
         assert step in err
     assert err.index("building 8 blocks") < err.index("anchors into the KV cache") < err.index("queries")
+
+
+def small_model_file(tmp_path: Path, **run: object) -> Path:
+    """The README's AB-UPT example, narrowed for a test."""
+    import yaml
+
+    data = yaml.safe_load((EXAMPLES / "ab_upt.yaml").read_text())
+    data["hidden_dim"] = data["transformer_block_config"]["hidden_dim"] = 24
+    data["supernode_pooling_config"]["hidden_dim"] = 24
+    data["points"] = {"geometry": 300, "supernodes": 40, "surface_anchors": 30, "volume_anchors": 20,
+                      "surface_queries": 50, "volume_queries": 70}  # fmt: skip
+    data["run"] = {"chunk_size": 16, **run}
+    path = tmp_path / "ab_upt.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_check_and_run_the_ab_upt_example(tmp_path, capsys):
+    assert main(["check", str(EXAMPLES / "ab_upt.yaml")]) == 0
+    assert capsys.readouterr().out.strip().endswith("ab_upt.yaml: ok")
+    path = small_model_file(tmp_path)
+    out_file = tmp_path / "predictions.npz"
+    assert main(["run", str(path), "--no-progress", "--output", str(out_file)]) == 0
+    rows = table(capsys.readouterr().out)
+    assert rows["model"] == "AnchoredBranchedUPT, hidden 24, physics blocks perceiver, shared, cross, joint"
+    assert rows["mode"] == "geometry and anchors once, then queries in chunks of 16 (KV cache)"
+    assert rows["throughput"].endswith("query points/s")
+    assert rows["written"] == f"{out_file} (8 fields)"
+    import numpy as np
+
+    saved = np.load(out_file)
+    assert saved["query_volume_velocity"].shape == (1, 70, 3)
+    assert saved["surface_wallshearstress"].shape == (1, 30, 3)
+
+
+def test_streamed_run_writes_what_the_one_shot_run_writes(tmp_path, capsys):
+    import torch
+
+    streamed, one_shot = tmp_path / "streamed.pt", tmp_path / "one_shot.pt"
+    assert main(["run", str(small_model_file(tmp_path)), "--no-progress", "--output", str(streamed)]) == 0
+    assert (
+        main(["run", str(small_model_file(tmp_path, chunk_size=None)), "--no-progress", "--output", str(one_shot)]) == 0
+    )
+    assert "one forward pass" in capsys.readouterr().out
+    a, b = torch.load(streamed), torch.load(one_shot)
+    assert set(a) == set(b)
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], atol=1e-5, rtol=1e-5)
+
+
+def test_model_file_problems_and_output_rules(tmp_path, capsys):
+    path = small_model_file(tmp_path)
+    text = (
+        path.read_text()
+        .replace("supernodes: 40", "supernodes: 400")
+        .replace("num_volume_blocks: 2", "num_volume_blocks: 0")
+    )
+    path.write_text(text)
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "num_volume_blocks: Input should be greater than or equal to 1" in out
+    assert "points.supernodes: more supernodes than geometry points (300)" in out
+    assert main(["run", str(EXAMPLES / "anchor_transformer.yaml"), "--output", str(tmp_path / "x.npz")]) == 1
+    assert "--output writes a model's predictions: it needs a model file (model: ab_upt)" in capsys.readouterr().err
+    assert main(["run", str(small_model_file(tmp_path)), "--no-progress", "--output", str(tmp_path / "x.csv")]) == 1
+    assert "write .npz or .pt" in capsys.readouterr().err
