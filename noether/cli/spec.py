@@ -15,7 +15,7 @@ from typing import Any, Literal
 import attrs
 
 from noether.core.schemas import Config, ValidationError, config, field
-from noether.core.schemas.errors import Loc
+from noether.core.schemas.errors import Loc, did_you_mean
 from noether.core.schemas.modules.attention import AttentionPattern, TokenSpec
 from noether.registry import RegistryError, attention_registry
 from noether.registry.build import NAME_KEYS
@@ -190,7 +190,7 @@ def read_stack_file(data: Mapping[str, Any]) -> tuple[StackFile | None, list[Pro
 
 def read_model_file(data: Mapping[str, Any]) -> tuple[ModelFile | None, list[Problem]]:
     """AB-UPT: ``model: ab_upt``, its config's keys, ``points`` (:class:`PointCounts`) and ``run``."""
-    from noether.modeling.models.ab_upt.config import AnchorBranchedUPTConfig
+    from noether.modeling.models.ab_upt.config import PHYSICS_ATTENTION, AnchorBranchedUPTConfig
 
     problems: list[Problem] = []
     options = {k: v for k, v in data.items() if k not in ("model", "points", "run")}
@@ -199,6 +199,14 @@ def read_model_file(data: Mapping[str, Any]) -> tuple[ModelFile | None, list[Pro
         parsed = AnchorBranchedUPTConfig.from_dict(options)
     except ValidationError as exc:
         problems += _errors(exc)
+    for i, name in enumerate(parsed.physics_blocks if parsed is not None else ()):
+        if name != "perceiver" and name not in PHYSICS_ATTENTION:
+            try:
+                attention_registry.resolve_config(name)
+            except RegistryError:
+                known = ["perceiver", *PHYSICS_ATTENTION, *attention_registry.names()]
+                message = f"unknown physics block {name!r}: perceiver, shared, cross, joint or an attention name"
+                problems.append(Problem(("physics_blocks", i), message + did_you_mean(name, known)))
     try:
         points = PointCounts.from_dict(data.get("points") or {})
         if points.supernodes > points.geometry:

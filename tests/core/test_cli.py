@@ -149,7 +149,7 @@ def test_check_block_stack_files(tmp_path):
     unknown = tmp_path / "unknown.yaml"
     unknown.write_text("model: resnet\ndepth: 1\nblock: {hidden_dim: 8, num_heads: 2, mlp_hidden_dim: 16}\n")
     assert cli("check", str(unknown)).stdout.splitlines() == [
-        f"{unknown}: model: unknown model 'resnet'; known: transformer_stack"
+        f"{unknown}: model: unknown model 'resnet'; known: transformer_stack, ab_upt"
     ]
 
 

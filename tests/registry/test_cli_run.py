@@ -235,6 +235,10 @@ def test_model_file_problems_and_output_rules(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "num_volume_blocks: Input should be greater than or equal to 1" in out
     assert "points.supernodes: more supernodes than geometry points (300)" in out
+    path.write_text(small_model_file(tmp_path).read_text().replace("- joint", "- jiont"))
+    assert main(["check", str(path)]) == 1
+    expected = "physics_blocks.3: unknown physics block 'jiont': perceiver, shared, cross, joint or an attention name"
+    assert f"{expected}. Did you mean 'joint'?" in capsys.readouterr().out
     assert main(["run", str(EXAMPLES / "anchor_transformer.yaml"), "--output", str(tmp_path / "x.npz")]) == 1
     assert "--output writes a model's predictions: it needs a model file (model: ab_upt)" in capsys.readouterr().err
     assert main(["run", str(small_model_file(tmp_path)), "--no-progress", "--output", str(tmp_path / "x.csv")]) == 1

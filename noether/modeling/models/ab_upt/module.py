@@ -265,14 +265,14 @@ class AnchoredBranchedUPT(nn.Module):
         """The predictions at ``queries`` of ``branch``, chunk by chunk against the cached anchors."""
         dims = self.data_specs.surface_output_dims if branch == "surface" else self.data_specs.volume_output_dims
         predictions = queries.new_empty(queries.shape[0], queries.shape[1], sum((dims or {}).values()))
-        freqs = self.freqs(queries)
         own = [spec for spec in cached if spec.name.startswith(branch)]
         for start in range(0, queries.shape[1], chunk_size):
             stop = min(start + chunk_size, queries.shape[1])
             chunk = [TokenSpec(name=f"{branch}_queries", size=stop - start)]
-            x = self.embed(branch, queries[:, start:stop])
-            x = self.physics(x, cached + chunk, freqs[:, start:stop], geometry, condition, cache)
-            predictions[:, start:stop] = self.decode(branch, x, own + chunk, freqs[:, start:stop], condition, cache)
+            points = queries[:, start:stop]
+            freqs = self.freqs(points)  # per chunk: nothing per query point outlives its chunk but the output
+            x = self.physics(self.embed(branch, points), cached + chunk, freqs, geometry, condition, cache)
+            predictions[:, start:stop] = self.decode(branch, x, own + chunk, freqs, condition, cache)
             bar.update(queries.shape[0] * (stop - start))
             if on_chunk is not None:
                 on_chunk(branch, stop, queries.shape[1])
