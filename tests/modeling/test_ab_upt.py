@@ -99,5 +99,13 @@ def test_config_rules():
         AnchorBranchedUPTConfig.from_dict(config(transformer_block_config=no_rope))
     with pytest.raises(ValidationError, match=r"every field needs at least one channel, got \{'p': 0\}"):
         AnchorBranchedUPTConfig.from_dict(config(data_specs={"position_dim": 3, "surface_output_dims": {"p": 0}}))
-    with pytest.raises(ValueError, match=r"physics block 'dot_product' .* is not anchor attention"):
-        AnchoredBranchedUPT(config(("perceiver", "dot_product")))
+
+
+def test_any_registered_attention_is_a_physics_block_but_only_anchor_attention_streams():
+    model = AnchoredBranchedUPT(config(("perceiver", "dot_product"))).eval()
+    assert model.mixing_blocks == ["dot_product"]
+    assert model.physics_blocks[1].attention_block.__class__.__name__ == "DotProductAttention"
+    out = model(**inputs())
+    assert out["query_volume_velocity"].shape == (2, 13, 3)
+    with pytest.raises(ValueError, match=r"physics blocks \['dot_product'\] are not anchor attention"):
+        model.stream(**inputs(), chunk_size=4)

@@ -49,13 +49,12 @@ class AnchoredBranchedUPT(nn.Module):
                 PerceiverBlock(block_config) if kind == "perceiver" else TransformerBlock(block_config)
             )
         self.use_geometry_branch = "perceiver" in config.physics_blocks
-        for name, block in zip(config.physics_blocks, self.physics_blocks, strict=True):
-            if isinstance(block, TransformerBlock) and not block.can_prefill:
-                raise ValueError(
-                    f"AnchoredBranchedUPT: physics block {name!r} ({type(block.attention_block).__name__}) is not "
-                    "anchor attention: queries would attend to each other; use perceiver, shared, cross, joint, or "
-                    "an attention that takes token_specs and a KV cache (has prefill_kv)"
-                )
+        self.mixing_blocks = [
+            name
+            for name, block in zip(config.physics_blocks, self.physics_blocks, strict=True)
+            if isinstance(block, TransformerBlock) and not block.can_prefill
+        ]
+        """Physics blocks whose attention is not anchor attention: there, queries attend to each other."""
         self.surface_decoder_blocks = nn.ModuleList(
             TransformerBlock(config.decoder_block("surface")) for _ in range(config.num_surface_blocks)
         )
@@ -119,8 +118,9 @@ class AnchoredBranchedUPT(nn.Module):
             if isinstance(block, PerceiverBlock):
                 assert geometry is not None  # a Perceiver block makes the model encode the geometry
                 x = block(x, geometry[0], condition, {"q_freqs": freqs, "k_freqs": geometry[1]})
-            else:
-                x = block(x, condition, {"token_specs": specs, "freqs": freqs, "kv_cache": kv_cache})
+            elif isinstance(block, TransformerBlock):
+                given = {"token_specs": specs, "freqs": freqs, "kv_cache": kv_cache}
+                x = block(x, condition, {k: v for k, v in given.items() if block.accepts(k)})
         return x
 
     def decode(
@@ -232,6 +232,12 @@ class AnchoredBranchedUPT(nn.Module):
         """
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+        if self.mixing_blocks:
+            raise ValueError(
+                f"AnchoredBranchedUPT.stream: physics blocks {self.mixing_blocks} are not anchor attention, so query "
+                "points attend to each other there and cannot run in chunks; use forward, or perceiver, shared, "
+                "cross, joint (or an attention with token_specs and prefill_kv)"
+            )
         cache = KVCache(self)
         batch_size = surface_anchor_position.shape[0]
         condition = self._prepare_condition(geometry_design_parameters, inflow_design_parameters)

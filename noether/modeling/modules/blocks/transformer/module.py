@@ -72,6 +72,10 @@ class TransformerBlock(ResidualBlock):
 
         return self.residual(x, attend, condition)
 
+    def accepts(self, keyword: str) -> bool:
+        """Whether the attention takes the block keyword ``keyword`` (say ``freqs`` or ``token_specs``)."""
+        return self._call.accepted.get(keyword) is not None or keyword in self._call.parameters
+
     @property
     def can_prefill(self) -> bool:
         """Whether the attention can cache keys/values without attending (anchor attention can)."""
