@@ -23,8 +23,9 @@ Geometry = tuple[torch.Tensor, torch.Tensor] | None
 class AnchoredBranchedUPT(nn.Module):
     """AB-UPT: fields on a car's surface and in the volume around it, at any query points.
 
-    Query points attend only to anchor points (and the geometry), never to each
-    other, so a query's prediction does not depend on which other queries are
+    With anchor-attention physics blocks (perceiver, shared, cross, joint), query
+    points attend only to anchor points and the geometry, never to each other,
+    so a query's prediction does not depend on which other queries are
     evaluated with it: ``forward`` takes anchors and queries at once (1.x's
     signature and output names), ``stream`` takes the anchors once and the
     queries in chunks against a KV cache of the anchors, with the same result and
