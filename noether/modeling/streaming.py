@@ -20,10 +20,9 @@ from typing import Any, Protocol, cast
 import torch
 from torch import nn
 
-from noether.core.schemas.modules.attention import TokenSpec
 from noether.modeling.functional.rope import Freqs, token_slice
 from noether.modeling.modules.attention.kv_cache import KVCache
-from noether.modeling.modules.attention.mixed.layout import as_token_specs
+from noether.modeling.modules.attention.mixed.layout import Group, TokenSpecs, as_token_specs
 
 Layers = nn.Module | Sequence[nn.Module]
 
@@ -36,7 +35,7 @@ def layer_list(layers: Layers) -> list[nn.Module]:
 def run_layers(
     layers: Sequence[nn.Module],
     x: torch.Tensor,
-    specs: Sequence[TokenSpec],
+    specs: Sequence[Group],
     kv_cache: KVCache,
     **kwargs: Freqs | None,
 ) -> torch.Tensor:
@@ -57,7 +56,7 @@ class PrefillLayer(Protocol):
     def prefill_kv(
         self,
         x: torch.Tensor,
-        token_specs: Sequence[TokenSpec],
+        token_specs: Sequence[Group],
         *,
         kv_cache: KVCache,
         chunk_size: int | None,
@@ -72,7 +71,7 @@ def can_prefill(layer: nn.Module) -> bool:
 def prefill_anchors(
     layers: Sequence[nn.Module],
     anchors: torch.Tensor,
-    specs: Sequence[TokenSpec],
+    specs: Sequence[Group],
     kv_cache: KVCache,
     chunk_size: int,
     freqs: Freqs | None = None,
@@ -86,7 +85,7 @@ def prefill_anchors(
     gives for that group. The last layer's outputs are never needed, so it only prefills.
     """
     given = {name: value for name, value in {"condition": condition, "freqs": freqs}.items() if value is not None}
-    cached = [TokenSpec(name=spec.name, size=None) for spec in specs]
+    cached = [Group(spec.name, None) for spec in specs]
     h = anchors.clone()
     kv_cache.reserve(len(layers) * 2 * anchors.nbytes, anchors)  # keys and values as wide as the hidden states
     for index, layer in enumerate(layers):
@@ -103,7 +102,7 @@ def prefill_anchors(
                 part = dict(given)
                 if freqs is not None:
                     part["freqs"] = token_slice(freqs, start, stop)
-                chunk_specs = [*cached, TokenSpec(name=aliases[spec.name], size=stop - start)]
+                chunk_specs = [*cached, Group(aliases[spec.name], stop - start)]
                 h[:, start:stop] = layer(h[:, start:stop], chunk_specs, kv_cache=kv_cache, **part)
             offset += size
         if on_layer is not None:
@@ -134,7 +133,7 @@ def progress_bar(total: int, enabled: bool | None, desc: str = "queries", unit: 
 def stream_queries(
     layers: Layers,
     anchors: torch.Tensor,
-    anchor_specs: Sequence[TokenSpec | Mapping[str, int | None]],
+    anchor_specs: TokenSpecs,
     queries: Mapping[str, torch.Tensor],
     *,
     chunk_size: int,
@@ -184,7 +183,7 @@ def stream_queries(
         else:
             prefill_anchors(stack, anchors, specs, cache, anchor_chunk_size or chunk_size, anchor_freqs, condition,
                             on_layer=lambda: bar.update(1))  # fmt: skip
-    cached = [TokenSpec(name=spec.name, size=None) for spec in specs]
+    cached = [Group(spec.name, None) for spec in specs]
     outputs: dict[str, torch.Tensor] = dict(out or {})
     total = sum(tensor.shape[1] for tensor in queries.values())
     with progress_bar(total, progress) as bar:
@@ -192,7 +191,7 @@ def stream_queries(
             for start in range(0, points.shape[1], chunk_size):
                 chunk = points[:, start : start + chunk_size]
                 freqs = None if query_freqs is None else token_slice(query_freqs[group], start, start + chunk_size)
-                specs_now = [*cached, TokenSpec(name=group, size=chunk.shape[1])]
+                specs_now = [*cached, Group(group, chunk.shape[1])]
                 result = run_layers(stack, chunk, specs_now, cache, freqs=freqs, condition=condition)
                 if group not in outputs:  # allocated once: concatenating chunks at the end would double the peak
                     outputs[group] = result.new_empty(result.shape[0], points.shape[1], *result.shape[2:])

@@ -9,14 +9,13 @@ chunks of any size reuse the anchors without recomputing or re-attending them.
 
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
+from typing import NamedTuple
 
-import attrs
 import torch
 from torch import nn
 
 
-@attrs.frozen
-class _Entry:
+class _Entry(NamedTuple):
     """One group's keys/values: tokens ``start:stop`` of buffers that groups stored together share."""
 
     keys: torch.Tensor  # (batch, heads, tokens, head_dim)
@@ -99,6 +98,8 @@ class KVCache:
     def _kept(self, t: torch.Tensor, ranges: Sequence[tuple[int, int]]) -> torch.Tensor:
         """The tokens ``ranges`` of ``t`` as the cache keeps them: ``t`` itself when it is a buffer of its own
         or from ``empty``, else a copy (a slice of a whole qkv projection would keep the projection alive)."""
+        if torch.compiler.is_compiling():  # storage checks do not trace; a copy is always right
+            return torch.cat([t[:, :, start:stop] for start, stop in ranges], dim=2)
         back_to_back = all(before[1] == after[0] for before, after in itertools.pairwise(ranges))
         whole = back_to_back and (ranges[0][0], ranges[-1][1]) == (0, t.shape[2])
         if whole and (self._in_slab(t) or t.untyped_storage().nbytes() == t.nbytes):

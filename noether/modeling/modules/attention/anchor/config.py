@@ -1,9 +1,11 @@
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from noether.core.schemas import config, field, model_validator
 from noether.core.schemas.modules.attention import AttentionConfig, AttentionPattern, TokenSpec
-from noether.modeling.modules.attention.mixed.layout import TokenLayout
+from noether.modeling.modules.attention.mixed.layout import Group, Pattern, TokenLayout, as_token_specs
+
+Spec = TokenSpec | Group
 
 
 class UnexpectedTokenError(ValueError):
@@ -18,8 +20,8 @@ class MissingAnchorTokenError(ValueError):
     """A branch without its anchor group."""
 
 
-def _queries(members: Sequence[TokenSpec]) -> list[str]:
-    return [spec.name for spec in members if spec.size is not None]
+def _queries(members: Sequence[Spec]) -> tuple[str, ...]:
+    return tuple(spec.name for spec in members if spec.size is not None)
 
 
 def _branch_names(branches: list[str]) -> list[str]:
@@ -49,10 +51,10 @@ class MultiBranchAnchorAttentionConfig(AttentionConfig):
     def anchors(self, branch: str) -> str:
         return branch + self.anchor_suffix
 
-    def branch_groups(self, specs: Sequence[TokenSpec], owner: str = "") -> dict[str, list[TokenSpec]]:
+    def branch_groups(self, specs: Sequence[Spec], owner: str = "") -> dict[str, list[Spec]]:
         """Token groups per branch, checking that every group and branch is accounted for."""
         owner = owner or type(self).__name__
-        groups: dict[str, list[TokenSpec]] = {branch: [] for branch in self.branches}
+        groups: dict[str, list[Spec]] = {branch: [] for branch in self.branches}
         orphans = []
         for spec in specs:
             owners = [b for b in self.branches if spec.name == self.anchors(b) or spec.name.startswith(b + "_")]
@@ -76,17 +78,27 @@ class MultiBranchAnchorAttentionConfig(AttentionConfig):
             )
         return groups
 
-    def patterns(self, specs: Sequence[TokenSpec], owner: str = "") -> list[AttentionPattern]:
+    def plan(self, specs: Sequence[Spec], owner: str = "") -> list[Pattern]:
         """Each branch's tokens attend to that branch's anchors (queries are the groups with a size)."""
-        return [
-            AttentionPattern(query_tokens=queries, key_value_tokens=[self.anchors(branch)])
-            for branch, members in self.branch_groups(specs, owner).items()
-            if (queries := _queries(members))
-        ]
+        return self._per_branch(specs, owner, lambda branch: (self.anchors(branch),))
+
+    def _per_branch(self, specs: Sequence[Spec], owner: str, keys: Callable[[str], tuple[str, ...]]) -> list[Pattern]:
+        """One pattern per branch with queries: its groups with a size attend to ``keys(branch)``."""
+        out = []
+        for branch, members in self.branch_groups(specs, owner).items():
+            queries = _queries(members)  # a plain loop: torch.compile traces it (not a walrus in a comprehension)
+            if queries:
+                out.append(Pattern(queries, keys(branch)))
+        return out
+
+    def patterns(self, specs: Sequence[Spec], owner: str = "") -> list[AttentionPattern]:
+        """The attention patterns among ``specs``, as configs (``plan`` gives them as tuples)."""
+        return [AttentionPattern(query_tokens=list(q), key_value_tokens=list(kv)) for q, kv in self.plan(specs, owner)]
 
     def check_tokens(self, specs: Sequence[TokenSpec], patterns: Sequence[AttentionPattern] = ()) -> None:
         """The token layout rules the module applies in forward, for ``noether-attention check``."""
-        TokenLayout.build(type(self).__name__, specs, self.patterns(specs), sum(s.size or 0 for s in specs))
+        groups = as_token_specs(specs)
+        TokenLayout.build(type(self).__name__, groups, self.plan(groups), sum(g.size or 0 for g in groups))
 
 
 @config(extra="forbid")
@@ -107,15 +119,11 @@ class CrossAnchorAttentionConfig(_InterBranchConfig):
 
     kind: ClassVar[str] = "cross anchor attention"
 
-    def patterns(self, specs: Sequence[TokenSpec], owner: str = "") -> list[AttentionPattern]:
+    def plan(self, specs: Sequence[Spec], owner: str = "") -> list[Pattern]:
         """Each branch's tokens attend to the anchors of every other branch."""
-        return [
-            AttentionPattern(
-                query_tokens=queries, key_value_tokens=[self.anchors(b) for b in self.branches if b != branch]
-            )
-            for branch, members in self.branch_groups(specs, owner).items()
-            if (queries := _queries(members))
-        ]
+        return self._per_branch(
+            specs, owner, lambda branch: tuple(self.anchors(b) for b in self.branches if b != branch)
+        )
 
 
 @config(extra="forbid")
@@ -124,10 +132,10 @@ class JointAnchorAttentionConfig(_InterBranchConfig):
 
     kind: ClassVar[str] = "joint anchor attention"
 
-    def patterns(self, specs: Sequence[TokenSpec], owner: str = "") -> list[AttentionPattern]:
+    def plan(self, specs: Sequence[Spec], owner: str = "") -> list[Pattern]:
         """All tokens attend to the anchors of all branches."""
         self.branch_groups(specs, owner)
         queries = _queries(specs)
         if not queries:
             return []
-        return [AttentionPattern(query_tokens=queries, key_value_tokens=[self.anchors(b) for b in self.branches])]
+        return [Pattern(queries, tuple(self.anchors(b) for b in self.branches))]

@@ -1,4 +1,4 @@
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -10,10 +10,11 @@ from noether.modeling.modules.attention.anchor.config import (
     CrossAnchorAttentionConfig,
     JointAnchorAttentionConfig,
     MultiBranchAnchorAttentionConfig,
+    Spec,
 )
 from noether.modeling.modules.attention.kv_cache import KVCache
 from noether.modeling.modules.attention.mixed.config import MixedAttentionConfig
-from noether.modeling.modules.attention.mixed.layout import as_token_specs
+from noether.modeling.modules.attention.mixed.layout import Group, Pattern, TokenSpecs, as_token_specs
 from noether.modeling.modules.attention.mixed.module import MixedAttention
 
 
@@ -38,20 +39,19 @@ class MultiBranchAnchorAttention(nn.Module):
     def forward(
         self,
         x: torch.Tensor,
-        token_specs: Sequence[TokenSpec | Mapping[str, int | None]],
+        token_specs: TokenSpecs,
         freqs: Freqs | None = None,
         kv_cache: KVCache | None = None,
     ) -> torch.Tensor:
         """``x`` (batch, tokens, hidden): the groups of ``token_specs`` with a size, in spec order."""
         specs = as_token_specs(token_specs)
-        patterns = self.patterns(specs)
-        out: torch.Tensor = self.mixed_attention(x, specs, patterns, freqs=freqs, kv_cache=kv_cache)
+        out: torch.Tensor = self.mixed_attention(x, specs, self.plan(specs), freqs=freqs, kv_cache=kv_cache)
         return out
 
     def prefill_kv(
         self,
         x: torch.Tensor,
-        token_specs: Sequence[TokenSpec | Mapping[str, int | None]],
+        token_specs: TokenSpecs,
         freqs: Freqs | None = None,
         *,
         kv_cache: KVCache,
@@ -87,17 +87,26 @@ class MultiBranchAnchorAttention(nn.Module):
     def anchors(self, branch: str) -> str:
         return self.config.anchors(branch)
 
-    def branch_groups(self, specs: Sequence[TokenSpec]) -> dict[str, list[TokenSpec]]:
+    def branch_groups(self, specs: Sequence[Spec]) -> dict[str, list[Spec]]:
         """Token groups per branch, checking that every group and branch is accounted for (see the config)."""
         return self.config.branch_groups(specs, type(self).__name__)
 
-    def patterns(self, specs: Sequence[TokenSpec]) -> list[AttentionPattern]:
-        """The attention patterns among ``specs``; queries are the groups with a size."""
-        return list(self._create_attention_patterns(specs))
+    def plan(self, specs: Sequence[Group]) -> Sequence[Pattern | AttentionPattern]:
+        """The attention patterns among ``specs`` (queries are the groups with a size), as tuples.
 
-    def _create_attention_patterns(self, token_specs: Sequence[TokenSpec]) -> Sequence[AttentionPattern]:
-        """The patterns of this kind of anchor attention (the config's); 1.x subclasses override this."""
-        return self.config.patterns(token_specs, type(self).__name__)
+        A subclass that overrides 1.x's ``_create_attention_patterns`` gets its patterns used.
+        """
+        if type(self)._create_attention_patterns is not MultiBranchAnchorAttention._create_attention_patterns:
+            return self._create_attention_patterns(specs)
+        return self.config.plan(specs, type(self).__name__)
+
+    def patterns(self, specs: Sequence[Spec]) -> list[AttentionPattern]:
+        """The attention patterns among ``specs``, as configs."""
+        return self.config.patterns(specs, type(self).__name__)
+
+    def _create_attention_patterns(self, token_specs: Sequence[Spec]) -> Sequence[AttentionPattern]:
+        """1.x's name for ``patterns``; a 1.x subclass overriding it is used in forward."""
+        return self.patterns(token_specs)
 
 
 class SelfAnchorAttention(MultiBranchAnchorAttention):

@@ -3,7 +3,7 @@ from collections.abc import Sequence
 from noether.core.schemas import config
 from noether.core.schemas.modules.attention import AttentionPattern, TokenSpec
 from noether.modeling.modules.attention.dot_product.config import DotProductAttentionConfig
-from noether.modeling.modules.attention.mixed.layout import TokenLayout
+from noether.modeling.modules.attention.mixed.layout import TokenLayout, as_patterns, as_token_specs
 
 
 @config(extra="forbid")
@@ -12,4 +12,5 @@ class MixedAttentionConfig(DotProductAttentionConfig):
 
     def check_tokens(self, specs: Sequence[TokenSpec], patterns: Sequence[AttentionPattern] = ()) -> None:
         """The token layout rules the module applies in forward, for ``noether-attention check``."""
-        TokenLayout.build(type(self).__name__, specs, patterns, sum(s.size or 0 for s in specs))
+        groups = as_token_specs(specs)
+        TokenLayout.build(type(self).__name__, groups, as_patterns(patterns), sum(g.size or 0 for g in groups))

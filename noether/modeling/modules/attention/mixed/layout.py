@@ -1,24 +1,68 @@
-"""Token groups of a concatenated sequence, and the patterns between them, checked once per forward."""
+"""Token groups of a concatenated sequence, and the patterns between them, checked once per forward.
+
+Everything here is plain tuples, so ``torch.compile`` traces it (building config
+objects inside ``forward`` would break the graph).
+"""
 
 import itertools
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 from noether.core.schemas.modules.attention import AttentionPattern, TokenSpec
 
 
-def as_token_specs(specs: Sequence[TokenSpec | Mapping[str, int | None]]) -> list[TokenSpec]:
-    return [spec if isinstance(spec, TokenSpec) else TokenSpec.from_dict(spec) for spec in specs]
+class Group(NamedTuple):
+    """A token group: its name, and its token count in ``x`` (None: its keys/values are cached)."""
+
+    name: str
+    size: int | None
 
 
-def as_patterns(patterns: Sequence[AttentionPattern | Mapping[str, Any]]) -> list[AttentionPattern]:
-    return [p if isinstance(p, AttentionPattern) else AttentionPattern.from_dict(p) for p in patterns]
+class Pattern(NamedTuple):
+    """Query groups attending to key/value groups."""
+
+    query_tokens: tuple[str, ...]
+    key_value_tokens: tuple[str, ...]
 
 
-@attrs.frozen
-class TokenLayout:
+TokenSpecs = Sequence[TokenSpec | Mapping[str, int | None] | tuple[str, int | None]]
+Patterns = Sequence[AttentionPattern | Mapping[str, Any] | tuple[Sequence[str], Sequence[str]]]
+
+
+def as_token_specs(specs: TokenSpecs) -> list[Group]:
+    """Token groups from TokenSpec objects, ``{name: size}`` pairs, or ``(name, size)`` tuples."""
+    out = []
+    for spec in specs:
+        if isinstance(spec, tuple):
+            out.append(Group(*spec))
+        elif isinstance(spec, TokenSpec):
+            out.append(Group(spec.name, spec.size))
+        else:
+            if len(spec) == 1 and "name" not in spec and "size" not in spec:
+                ((name, size),) = spec.items()
+                if isinstance(name, str) and (size is None or (type(size) is int and size >= 0)):
+                    out.append(Group(name, size))  # plainly valid: no config object, so compile traces it
+                    continue
+            checked = TokenSpec.from_dict(spec)  # the other forms, and every error, as configs report them
+            out.append(Group(checked.name, checked.size))
+    return out
+
+
+def as_patterns(patterns: Patterns) -> list[Pattern]:
+    """Patterns from AttentionPattern objects, mappings of their fields, or ``(queries, keys)`` tuples."""
+    out = []
+    for p in patterns:
+        if isinstance(p, tuple):
+            out.append(Pattern(tuple(p[0]), tuple(p[1])))
+        elif isinstance(p, AttentionPattern):
+            out.append(Pattern(tuple(p.query_tokens), tuple(p.key_value_tokens)))
+        else:
+            checked = AttentionPattern.from_dict(p)
+            out.append(Pattern(tuple(checked.query_tokens), tuple(checked.key_value_tokens)))
+    return out
+
+
+class TokenLayout(NamedTuple):
     """Where each input group sits in ``x``, and which groups come from the KV cache."""
 
     slices: dict[str, tuple[int, int]]  # input group -> (start, stop) along the token axis
@@ -31,7 +75,7 @@ class TokenLayout:
 
     @classmethod
     def build(
-        cls, owner: str, specs: Sequence[TokenSpec], patterns: Sequence[AttentionPattern] | None, num_tokens: int
+        cls, owner: str, specs: Sequence[Group], patterns: Sequence[Pattern] | None, num_tokens: int
     ) -> "TokenLayout":
         """The layout of ``specs`` in a sequence of ``num_tokens``; ``patterns`` are checked unless None."""
         names = [spec.name for spec in specs]
@@ -54,7 +98,7 @@ class TokenLayout:
             layout.check_patterns(owner, patterns, set(names))
         return layout
 
-    def check_patterns(self, owner: str, patterns: Sequence[AttentionPattern], known: set[str]) -> None:
+    def check_patterns(self, owner: str, patterns: Sequence[Pattern], known: set[str]) -> None:
         query_of: dict[str, int] = {}
         for index, pattern in enumerate(patterns):
             unknown = [n for n in (*pattern.query_tokens, *pattern.key_value_tokens) if n not in known]

@@ -9,7 +9,14 @@ from noether.modeling.functional.rope import Freqs, token_slice
 from noether.modeling.modules.attention.dot_product.module import QKVAttention
 from noether.modeling.modules.attention.kv_cache import KVCache
 from noether.modeling.modules.attention.mixed.config import MixedAttentionConfig
-from noether.modeling.modules.attention.mixed.layout import TokenLayout, as_patterns, as_token_specs
+from noether.modeling.modules.attention.mixed.layout import (
+    Pattern,
+    Patterns,
+    TokenLayout,
+    TokenSpecs,
+    as_patterns,
+    as_token_specs,
+)
 
 
 class MixedAttention(QKVAttention):
@@ -38,8 +45,8 @@ class MixedAttention(QKVAttention):
     def forward(
         self,
         x: torch.Tensor,
-        token_specs: Sequence[TokenSpec | Mapping[str, int | None]],
-        attention_patterns: Sequence[AttentionPattern | Mapping[str, Any]],
+        token_specs: TokenSpecs,
+        attention_patterns: Patterns,
         attention_mask: torch.Tensor | None = None,
         freqs: Freqs | None = None,
         kv_cache: KVCache | None = None,
@@ -106,7 +113,7 @@ class MixedAttention(QKVAttention):
     def store_kv(
         self,
         x: torch.Tensor,
-        token_specs: Sequence[TokenSpec | Mapping[str, int | None]],
+        token_specs: TokenSpecs,
         kv_cache: KVCache,
         freqs: Freqs | None = None,
         *,
@@ -137,11 +144,11 @@ class MixedAttention(QKVAttention):
 
     @staticmethod
     def _equal_shapes(
-        patterns: Sequence[AttentionPattern],
+        patterns: Sequence[Pattern],
         layout: TokenLayout,
         pattern_kv: Sequence[tuple[torch.Tensor, torch.Tensor]],
-    ) -> list[list[tuple[int, AttentionPattern]]]:
-        groups: dict[tuple[int, int], list[tuple[int, AttentionPattern]]] = defaultdict(list)
+    ) -> list[list[tuple[int, Pattern]]]:
+        groups: dict[tuple[int, int], list[tuple[int, Pattern]]] = defaultdict(list)
         for index, pattern in enumerate(patterns):
             queries = sum(stop - start for start, stop in (layout.slices[n] for n in pattern.query_tokens))
             groups[(queries, pattern_kv[index][0].shape[2])].append((index, pattern))
@@ -149,7 +156,7 @@ class MixedAttention(QKVAttention):
 
     def _attend_group(
         self,
-        group: list[tuple[int, AttentionPattern]],
+        group: list[tuple[int, Pattern]],
         layout: TokenLayout,
         q: torch.Tensor,
         pattern_kv: Sequence[tuple[torch.Tensor, torch.Tensor]],

@@ -1,0 +1,107 @@
+"""Every attention module, block and stack compiles as one graph (inductor, CPU) and equals eager,
+in eval and training, with and without a KV cache; query chunks of a new size recompile once."""
+
+import pytest
+import torch
+
+from noether.modeling.modules import (
+    CrossAnchorAttention,
+    DotProductAttention,
+    JointAnchorAttention,
+    KVCache,
+    MixedAttention,
+    PerceiverAttention,
+    PerceiverBlock,
+    RopeFrequency,
+    SelfAnchorAttention,
+    TransformerBlock,
+    TransformerStack,
+    TransolverAttention,
+    TransolverPlusPlusAttention,
+)
+
+pytestmark = pytest.mark.slow
+D, H = 16, 2
+BRANCHES = {"branches": ["surface", "volume"]}
+SPECS = [("surface_anchors", 3), ("surface_queries", 2), ("volume_anchors", 2), ("volume_queries", 2)]
+ANCHOR_BLOCK = {"hidden_dim": D, "num_heads": H, "mlp_expansion_factor": 2, "use_rope": True,
+                "attention_constructor": "joint_anchor", "attention_arguments": BRANCHES}  # fmt: skip
+
+
+def compiled_equals_eager(module, *args, **kwargs):
+    torch._dynamo.reset()
+    compiled = torch.compile(module, fullgraph=True, backend="inductor")
+    torch.testing.assert_close(compiled(*args, **kwargs), module(*args, **kwargs), atol=1e-5, rtol=1e-5)
+
+
+def freqs(tokens):
+    rope = RopeFrequency({"hidden_dim": D // H, "input_dim": 3, "implementation": "complex"})
+    return rope(torch.randn(1, tokens, 3, generator=torch.Generator().manual_seed(2)))
+
+
+CASES = {
+    DotProductAttention: ({}, ()),
+    PerceiverAttention: ({"kv_dim": 6}, (torch.ones(1, 4, 6),)),
+    TransolverAttention: ({"num_slices": 4}, ()),
+    TransolverPlusPlusAttention: ({"num_slices": 4, "use_gumbel_softmax": False}, ()),
+    MixedAttention: ({}, ([("a", 4), ("b", 5)], [(("a", "b"), ("a",))])),
+    SelfAnchorAttention: (BRANCHES, (SPECS,)),
+    CrossAnchorAttention: (BRANCHES, (SPECS,)),
+    JointAnchorAttention: (BRANCHES, (SPECS,)),
+}
+"""Module -> (config options, the arguments after ``x``)."""
+
+
+@pytest.mark.parametrize("training", [False, True], ids=["eval", "train"])
+@pytest.mark.parametrize("cls", list(CASES), ids=lambda cls: cls.__name__)
+def test_attention_modules(cls, training):
+    options, rest = CASES[cls]
+    module = cls({"hidden_dim": D, "num_heads": H, **options}).train(training)
+    compiled_equals_eager(module, torch.randn(1, 9, D), *rest)
+
+
+@pytest.mark.parametrize("training", [False, True], ids=["eval", "train"])
+def test_blocks_and_stack(training):
+    x = torch.randn(1, 9, D)
+    block = TransformerBlock(ANCHOR_BLOCK).train(training)
+    compiled_equals_eager(block, x, SPECS, freqs=freqs(9))
+    perceiver = PerceiverBlock({"hidden_dim": D, "num_heads": H, "mlp_expansion_factor": 2, "condition_dim": 3})
+    perceiver.train(training)
+    compiled_equals_eager(perceiver, x, torch.randn(1, 4, D), torch.randn(1, 3))
+    stack = TransformerStack({"depth": 2, "block": {**ANCHOR_BLOCK, "use_rope": False}}).train(training)
+    compiled_equals_eager(stack, x, SPECS)
+
+
+def test_kv_cache_writing_and_reading():
+    block = TransformerBlock(ANCHOR_BLOCK).eval()
+    x, f = torch.randn(1, 9, D), freqs(9)
+    anchors = [("surface_anchors", 3), ("volume_anchors", 2)]
+    cached = [("surface_anchors", None), ("volume_anchors", None), ("surface_queries", 4)]
+
+    def anchors_then_queries(x, f):
+        cache = KVCache()
+        block(x[:, :5], anchors, freqs=f[:, :5], kv_cache=cache)  # writes
+        return block(x[:, 5:], cached, freqs=f[:, 5:], kv_cache=cache)  # reads
+
+    compiled_equals_eager(anchors_then_queries, x, f)
+    one_shot = block(x, [*anchors, ("surface_queries", 4)], freqs=f)
+    torch.testing.assert_close(anchors_then_queries(x, f), one_shot[:, 5:], atol=1e-5, rtol=1e-5)
+
+
+def test_query_chunks_of_a_new_size_recompile_once():
+    stack = TransformerStack({"depth": 2, "block": {**ANCHOR_BLOCK, "use_rope": False}}).eval()
+    cache = KVCache()
+    stack(torch.randn(1, 5, D), [("surface_anchors", 3), ("volume_anchors", 2)], kv_cache=cache)
+    graphs = []
+
+    def counting(gm, example_inputs):
+        graphs.append(gm)
+        return gm.forward
+
+    torch._dynamo.reset()
+    compiled = torch.compile(stack, fullgraph=True, backend=counting)
+    for size in (8, 8, 8, 5):  # full chunks and a last, shorter one
+        specs = [("surface_anchors", None), ("volume_anchors", None), ("volume_queries", size)]
+        x = torch.randn(1, size, D)
+        torch.testing.assert_close(compiled(x, specs, kv_cache=cache), stack(x, specs, kv_cache=cache))
+    assert len(graphs) == 2  # the first size, then one graph with a dynamic size
