@@ -58,6 +58,7 @@ class MultiHeadAttentionBase(nn.Module):
             raise ValueError(
                 f"{type(self).__name__}: {name} must have shape (batch, tokens, {dim}), got {tuple(x.shape)}"
             )
+        check_dtype(type(self).__name__, name, x, self.proj.weight)
 
     def check_freqs(self, **freqs: Freqs | None) -> None:
         given = [name for name, value in freqs.items() if value is not None]
@@ -88,6 +89,16 @@ class MultiHeadAttentionBase(nn.Module):
     def project_out(self, x: torch.Tensor) -> torch.Tensor:
         out: torch.Tensor = self.proj_dropout(self.proj(x))
         return out
+
+
+def check_dtype(owner: str, name: str, x: torch.Tensor, weight: torch.Tensor) -> None:
+    """Inputs in the module's dtype, or any float dtype under autocast (which casts them)."""
+    if x.dtype == weight.dtype or (x.is_floating_point() and torch.is_autocast_enabled(x.device.type)):
+        return
+    raise ValueError(
+        f"{owner}: {name} is {x.dtype} but the module's weights are {weight.dtype}; convert the input "
+        f"(x.to({weight.dtype})) or the module (module.to(...)), or run under torch.autocast"
+    )
 
 
 def check_attn_mask(owner: str, mask: torch.Tensor | None) -> None:

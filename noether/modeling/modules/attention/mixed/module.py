@@ -85,6 +85,12 @@ class MixedAttention(QKVAttention):
 
         out = q.new_empty(x.shape[0], x.shape[1], self.num_heads, self.head_dim)
         pattern_kv = [self._keys_values(p.key_value_tokens, layout, q, k, v, kv_cache) for p in patterns]
+        for index, (pattern, (keys, _)) in enumerate(zip(patterns, pattern_kv, strict=True)):
+            if keys.shape[2] == 0:
+                raise ValueError(
+                    f"{owner}: the key/value groups {list(pattern.key_value_tokens)} of attention pattern {index} "
+                    f"hold no tokens, so {list(pattern.query_tokens)} would attend to nothing"
+                )
         cached_sizes = {}
         if attention_mask is not None and kv_cache is not None:
             cached_sizes = {n: kv_cache.load(self, n, q)[0].shape[2] for n in layout.cached if n in kv_groups}

@@ -42,6 +42,8 @@ class PerceiverAttention(MultiHeadAttentionBase):
         """
         self.check_input("q", q)
         self.check_input("kv", kv, self.kv_dim)
+        if kv.shape[1] == 0:
+            raise ValueError("PerceiverAttention: kv has no tokens, so the queries would attend to nothing")
         if q.shape[0] != kv.shape[0]:
             raise ValueError(f"PerceiverAttention: q has batch size {q.shape[0]} but kv has {kv.shape[0]}")
         self.check_freqs(q_freqs=q_freqs, k_freqs=k_freqs)

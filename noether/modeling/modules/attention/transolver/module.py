@@ -7,6 +7,7 @@ from torch import nn
 from noether.core.schemas.modules.attention import AttentionConfig
 from noether.core.types import InitWeightsMode
 from noether.modeling.functional.init import base_mode, check_init_mode
+from noether.modeling.modules.attention.heads import check_dtype
 from noether.modeling.modules.attention.transolver.config import TransolverAttentionConfig
 from noether.modeling.modules.layers.linear_projection.config import LinearProjectionConfig
 from noether.modeling.modules.layers.linear_projection.module import LinearProjection
@@ -54,6 +55,7 @@ class SliceAttention(nn.Module):
         name = type(self).__name__
         if x.ndim != 3 or x.shape[-1] != self.hidden_dim:
             raise ValueError(f"{name}: x must have shape (batch, tokens, {self.hidden_dim}), got {tuple(x.shape)}")
+        check_dtype(name, "x", x, next(self.parameters()))
         if attn_mask is not None and (attn_mask.dtype != torch.bool or attn_mask.shape != x.shape[:2]):
             raise ValueError(
                 f"{name}: attn_mask must be a bool mask of valid tokens with shape {tuple(x.shape[:2])}, "
