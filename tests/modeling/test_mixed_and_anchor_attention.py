@@ -410,3 +410,15 @@ def test_forward_leaves_no_reference_cycles():
         gc.set_debug(0)
         gc.garbage.clear()
         gc.enable()
+
+
+def test_token_specs_as_tuples_dicts_or_configs_are_one_layout():
+    from noether.core.schemas import ValidationError
+
+    module = JointAnchorAttention(cfg(branches=["surface", "volume"])).eval()
+    x = torch.randn(1, N, D)
+    as_configs = module(x, [TokenSpec(name=n, size=s) for n, s in SIZES.items()])
+    torch.testing.assert_close(module(x, list(SIZES.items())), as_configs)
+    torch.testing.assert_close(module(x, [{n: s} for n, s in SIZES.items()]), as_configs)
+    with pytest.raises(ValidationError, match=r"surface_anchors\n  Input should be greater than or equal to 0"):
+        module(x, [("surface_anchors", -1)])

@@ -33,18 +33,18 @@ def as_token_specs(specs: TokenSpecs) -> list[Group]:
     """Token groups from TokenSpec objects, ``{name: size}`` pairs, or ``(name, size)`` tuples."""
     out = []
     for spec in specs:
-        if isinstance(spec, tuple):
-            out.append(Group(*spec))
-        elif isinstance(spec, TokenSpec):
+        if isinstance(spec, TokenSpec):
             out.append(Group(spec.name, spec.size))
-        else:
-            if len(spec) == 1 and "name" not in spec and "size" not in spec:
-                ((name, size),) = spec.items()
-                if isinstance(name, str) and (size is None or (type(size) is int and size >= 0)):
-                    out.append(Group(name, size))  # plainly valid: no config object, so compile traces it
-                    continue
-            checked = TokenSpec.from_dict(spec)  # the other forms, and every error, as configs report them
-            out.append(Group(checked.name, checked.size))
+            continue
+        pair = spec if isinstance(spec, tuple) else next(iter(spec.items())) if len(spec) == 1 else None
+        if pair is not None and len(pair) == 2 and pair[0] not in ("name", "size"):
+            name, size = pair
+            if isinstance(name, str) and (size is None or (type(size) is int and size >= 0)):
+                out.append(Group(name, size))  # plainly valid: no config object, so compile traces it
+                continue
+        data = dict([spec]) if isinstance(spec, tuple) and len(spec) == 2 else spec
+        checked = TokenSpec.from_dict(data)  # the other forms, and every error, as configs report them
+        out.append(Group(checked.name, checked.size))
     return out
 
 
