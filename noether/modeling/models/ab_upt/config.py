@@ -60,6 +60,10 @@ class AeroDataSpecs(Config):
     conditioning_dims: dict[str, int] | None = _fields("Conditioning scalars -> channels (the blocks' condition).")
     use_physics_features: bool = field(default=False, description="Whether the data pipeline adds physics features.")
 
+    def output_dims(self, branch: str) -> dict[str, int]:
+        """The predicted fields of ``branch`` ("surface" or "volume") -> channels."""
+        return (self.surface_output_dims if branch == "surface" else self.volume_output_dims) or {}
+
     @property
     def condition_dim(self) -> int | None:
         total = sum((self.conditioning_dims or {}).values())
@@ -152,8 +156,8 @@ class AnchorBranchedUPTConfig(Config):
             "bias_mlp_config": {"input_dim": h, "output_dim": h, "hidden_dim": h, "num_layers": 0,
                                 "activation": "GELU", "init_weights": "truncnormal002"},
             "perceiver_block_config": PerceiverBlockConfig.from_dict(perceiver).to_dict(),
-            "surface_decoder_config": head(sum(specs.surface_output_dims.values())),
-            "volume_decoder_config": head(sum((specs.volume_output_dims or {}).values())),
+            "surface_decoder_config": head(sum(specs.output_dims("surface").values())),
+            "volume_decoder_config": head(sum(specs.output_dims("volume").values())),
         }  # fmt: skip
 
     def physics_block(self, name: str) -> tuple[Literal["perceiver", "transformer"], dict[str, Any]]:

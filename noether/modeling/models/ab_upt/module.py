@@ -143,8 +143,8 @@ class AnchoredBranchedUPT(nn.Module):
 
     def fields(self, branch: str, predictions: torch.Tensor, prefix: str = "") -> dict[str, torch.Tensor]:
         """Split a branch's predictions into its named fields (``surface_pressure``, ...)."""
-        dims = self.data_specs.surface_output_dims if branch == "surface" else self.data_specs.volume_output_dims
-        return {f"{prefix}{branch}_{name}": predictions[..., s] for name, s in field_slices(dims or {}).items()}
+        slices = field_slices(self.data_specs.output_dims(branch))
+        return {f"{prefix}{branch}_{name}": predictions[..., s] for name, s in slices.items()}
 
     # -- one-shot -----------------------------------------------------------------------------------
 
@@ -167,10 +167,9 @@ class AnchoredBranchedUPT(nn.Module):
         sample of each point (``geometry_batch_idx``). Anchors and queries: (batch,
         points, dims). ``kv_cache``: stores the anchors' keys/values for ``stream``.
         """
-        batch_size = surface_anchor_position.shape[0]
         condition = self._prepare_condition(geometry_design_parameters, inflow_design_parameters)
-        geometry = self.encode_geometry(geometry_position, geometry_supernode_idx, geometry_batch_idx, batch_size,
-                                        condition)  # fmt: skip
+        geometry = self.encode_geometry(geometry_position, geometry_supernode_idx, geometry_batch_idx,
+                                        surface_anchor_position.shape[0], condition)  # fmt: skip
         anchors = {"surface": surface_anchor_position, "volume": volume_anchor_position}
         queries = {"surface": query_surface_position, "volume": query_volume_position}
         return self.run(anchors, queries, geometry, condition, kv_cache)
@@ -240,10 +239,9 @@ class AnchoredBranchedUPT(nn.Module):
                 "cross, joint (or an attention with token_specs and prefill_kv)"
             )
         cache = KVCache(self)
-        batch_size = surface_anchor_position.shape[0]
         condition = self._prepare_condition(geometry_design_parameters, inflow_design_parameters)
-        geometry = self.encode_geometry(geometry_position, geometry_supernode_idx, geometry_batch_idx, batch_size,
-                                        condition)  # fmt: skip
+        geometry = self.encode_geometry(geometry_position, geometry_supernode_idx, geometry_batch_idx,
+                                        surface_anchor_position.shape[0], condition)  # fmt: skip
         anchors = {"surface": surface_anchor_position, "volume": volume_anchor_position}
         out = self.run(anchors, {}, geometry, condition, cache)
         cached = [TokenSpec(name=f"{b}_anchors", size=None) for b in BRANCHES]
@@ -270,8 +268,8 @@ class AnchoredBranchedUPT(nn.Module):
         on_chunk: Callable[[str, int, int], None] | None,
     ) -> dict[str, torch.Tensor]:
         """The predictions at ``queries`` of ``branch``, chunk by chunk against the cached anchors."""
-        dims = self.data_specs.surface_output_dims if branch == "surface" else self.data_specs.volume_output_dims
-        predictions = queries.new_empty(queries.shape[0], queries.shape[1], sum((dims or {}).values()))
+        width = sum(self.data_specs.output_dims(branch).values())
+        predictions = queries.new_empty(queries.shape[0], queries.shape[1], width)
         own = [spec for spec in cached if spec.name.startswith(branch)]
         for start in range(0, queries.shape[1], chunk_size):
             stop = min(start + chunk_size, queries.shape[1])
