@@ -5,6 +5,12 @@ point whose value is its config class; the config class names its module class
 (``module_class``), or the plugin's module implements the pluggy hook
 ``noether_attention_implementations``. Importing this module does not import
 torch; the module base classes are imported when first used.
+
+The mask contract (:mod:`noether.modeling.modules.attention.masks`): a module's
+``forward`` takes ``key_padding_mask`` (bool (batch, keys), True for real
+tokens), and ``attn_mask`` only with ``F.scaled_dot_product_attention``'s
+meaning. ``sdpa_mask`` checks and merges both; ``legacy_padding`` serves modules
+without query-key scores.
 """
 
 from typing import TYPE_CHECKING
@@ -19,6 +25,7 @@ if TYPE_CHECKING:
     from noether.modeling.functional.init import init_linears
     from noether.modeling.functional.rope import Freqs
     from noether.modeling.modules.attention.heads import MultiHeadAttentionBase
+    from noether.modeling.modules.attention.masks import check_key_padding_mask, legacy_padding, sdpa_mask
     from noether.registry.build import build_attention
 
 __all__ = [
@@ -31,11 +38,14 @@ __all__ = [
     "TokenSpec",
     "ValidationError",
     "build_attention",
+    "check_key_padding_mask",
     "config",
     "field",
     "hookimpl",
     "init_linears",
+    "legacy_padding",
     "model_validator",
+    "sdpa_mask",
 ]
 __getattr__, __dir__ = lazy_exports(
     globals(),
@@ -44,5 +54,8 @@ __getattr__, __dir__ = lazy_exports(
         "init_linears": "noether.modeling.functional.init:init_linears",
         "Freqs": "noether.modeling.functional.rope:Freqs",
         "build_attention": "noether.registry.build:build_attention",
+        "check_key_padding_mask": "noether.modeling.modules.attention.masks:check_key_padding_mask",
+        "legacy_padding": "noether.modeling.modules.attention.masks:legacy_padding",
+        "sdpa_mask": "noether.modeling.modules.attention.masks:sdpa_mask",
     },
 )

@@ -160,15 +160,11 @@ def _streamed(
 
 
 def run_stack(spec: StackFile, args: argparse.Namespace, torch: Any) -> list[tuple[str, str]]:
-    from noether.modeling.modules.attention.anchor.module import MultiBranchAnchorAttention
     from noether.modeling.modules.blocks.stack.module import TransformerStack
 
     status(args, f"building {spec.config.depth} blocks")
     model = TransformerStack(spec.config).eval()
-    attention = model.blocks[0].attention_block
-    anchor_names = set()
-    if isinstance(attention, MultiBranchAnchorAttention):
-        anchor_names = {attention.anchors(b) for b in attention.branches}
+    anchor_names = _anchor_names(model.blocks[0].attention_block)
     tokens = _with_queries(spec.tokens, args.queries, lambda name: name in anchor_names)
     if not tokens:
         raise ValueError("a block-stack file needs `tokens` to run")
@@ -207,18 +203,19 @@ def _with_queries(tokens: list[TokenSpec], size: int | None, is_anchor: Any) -> 
     return [t if is_anchor(t.name) else TokenSpec(name=t.name, size=size) for t in tokens]
 
 
+def _anchor_names(module: Any) -> set[str]:
+    """The anchor groups of an anchor attention (its ``branches``), else none."""
+    return {module.anchors(b) for b in getattr(module, "branches", ())}
+
+
 def run_attention(spec: AttentionFile, args: argparse.Namespace, torch: Any) -> list[tuple[str, str]]:
-    from noether.modeling.modules.attention.anchor.module import MultiBranchAnchorAttention
-    from noether.modeling.modules.attention.mixed.module import MixedAttention
-    from noether.modeling.modules.attention.perceiver.module import PerceiverAttention
+    from noether.modeling.modules.blocks.base import AttentionCall
     from noether.registry import build_attention
 
     status(args, f"building {spec.name}")
     module = build_attention(spec.config, name=spec.name).eval()
     batch, dim = spec.run.batch_size, spec.config.hidden_dim
-    anchor_names: set[str] = set()
-    if isinstance(module, MultiBranchAnchorAttention):
-        anchor_names = {module.anchors(b) for b in module.branches}
+    anchor_names = _anchor_names(module)
     tokens = _with_queries(spec.tokens, args.queries, lambda name: name in anchor_names)
     if not tokens:
         tokens = [TokenSpec(name="tokens", size=4096)]
@@ -228,23 +225,22 @@ def run_attention(spec: AttentionFile, args: argparse.Namespace, torch: Any) -> 
             ("tokens", ", ".join(f"{n}={s:,}" for n, s in sizes.items()))]  # fmt: skip
     chunk_size = spec.run.chunk_size
     features = _features(torch, spec.run.inputs, tokens, batch, dim)
-    if isinstance(module, MultiBranchAnchorAttention) and chunk_size is not None:
+    if anchor_names and chunk_size is not None:
         outputs, m = _streamed(module, tokens, anchor_names, features, chunk_size, args, torch)
         points = sum(o.shape[1] for o in outputs.values())
         shape = f"{len(outputs)} query groups, ({batch}, {points:,}, {dim}) in all"
         rows.append(("mode", f"anchors once, then queries in chunks of {chunk_size:,} (KV cache)"))
     else:
         x = torch.cat([features[t.name] for t in tokens], dim=1)
+        call = AttentionCall("run", spec.name, module)
+        args_: tuple[Any, ...] = (x,)
+        if call.accepts("kv"):  # cross-attention: the first group attends to the others
+            first = tokens[0].size or 0
+            args_ = (x[:, :first], torch.randn(batch, x.shape[1] - first, module.kv_dim))
+        given = {"token_specs": tokens, "attention_patterns": spec.patterns}
+        kwargs = {key: value for key, value in given.items() if call.accepts(key)}
         with measured() as m:
-            if isinstance(module, MultiBranchAnchorAttention):
-                out = module(x, tokens)
-            elif isinstance(module, MixedAttention):
-                out = module(x, tokens, spec.patterns)
-            elif isinstance(module, PerceiverAttention):
-                first = tokens[0].size or 0
-                out = module(x[:, :first], torch.randn(batch, x.shape[1] - first, module.kv_dim))
-            else:
-                out = module(x)
+            out = module(*args_, **kwargs)
         points, shape = out.shape[1], str(tuple(out.shape))
         rows.append(("mode", "one forward pass"))
     rows += [

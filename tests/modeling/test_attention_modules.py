@@ -174,13 +174,15 @@ class TestTransolver:
         mask = torch.tensor([[True] * 6 + [False] * 3])
         padded = x.clone()
         padded[:, 6:] = 50.0
-        torch.testing.assert_close(module(x, mask)[:, :6], module(padded, mask)[:, :6])
-        torch.testing.assert_close(module(x, mask)[:, :6], module(x[:, :6]), atol=1e-5, rtol=1e-5)
+        out = module(x, key_padding_mask=mask)
+        torch.testing.assert_close(out[:, :6], module(padded, key_padding_mask=mask)[:, :6])
+        torch.testing.assert_close(out[:, :6], module(x[:, :6]), atol=1e-5, rtol=1e-5)
 
     def test_mask_errors_and_rope(self):
         module = TransolverAttention(cfg(num_slices=4))
-        with pytest.raises(ValueError, match=r"attn_mask must be a bool mask of valid tokens with shape \(1, 9\)"):
-            module(torch.randn(1, 9, D), torch.ones(1, 9))
+        message = r"key_padding_mask must be a bool tensor of shape \(batch, keys\) = \(1, 9\), True for real tokens"
+        with pytest.raises(ValueError, match=message + r"; got torch.float32 \(1, 9\)"):
+            module(torch.randn(1, 9, D), key_padding_mask=torch.ones(1, 9))
         with pytest.raises(ValueError, match="does not support use_rope"):
             TransolverAttention(cfg(use_rope=True))
 

@@ -60,6 +60,19 @@ def test_attention_modules(cls, training):
     compiled_equals_eager(module, torch.randn(1, 9, D), *rest)
 
 
+@pytest.mark.parametrize("cls", list(CASES), ids=lambda cls: cls.__name__)
+def test_attention_modules_with_masks(cls):
+    options, rest = CASES[cls]
+    module = cls({"hidden_dim": D, "num_heads": H, **options}).eval()
+    keys = 4 if cls is PerceiverAttention else 9
+    valid = torch.ones(1, keys, dtype=torch.bool)
+    valid[0, 1] = False
+    masks = {"key_padding_mask": valid}
+    if not cls.__name__.startswith("Transolver"):
+        masks["attn_mask"] = torch.ones(9, keys, dtype=torch.bool).tril()
+    compiled_equals_eager(module, torch.randn(1, 9, D), *rest, **masks)
+
+
 @pytest.mark.parametrize("training", [False, True], ids=["eval", "train"])
 def test_blocks_and_stack(training):
     x = torch.randn(1, 9, D)

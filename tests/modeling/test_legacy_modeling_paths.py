@@ -144,7 +144,7 @@ def test_block_call_forms_of_1x_and_ours_agree():
     plain = TransformerBlock({"hidden_dim": 8, "num_heads": 2, "mlp_expansion_factor": 2}).eval()
     mask = torch.ones(4, 4, dtype=torch.bool).tril()
     torch.testing.assert_close(plain(x, None, {"attn_mask": mask}), plain(x, attn_mask=mask))
-    with pytest.raises(ValueError, match=r"does not take kv_cach; it takes attn_mask, freqs, x"):
+    with pytest.raises(ValueError, match=r"does not take kv_cach; it takes attn_mask, freqs, key_padding_mask, x"):
         plain(x, None, {"kv_cach": 1})
 
 

@@ -93,7 +93,7 @@ class TestMixedAttention:
         valid = torch.ones(2, N, dtype=torch.bool)
         valid[1, offsets()["surface_anchors"].stop - 2 : offsets()["surface_anchors"].stop] = False
         expected = mixed_reference(module, x, JOINT, freqs, valid)
-        actual = module(x, SPECS, JOINT, attention_mask=valid, freqs=freqs)
+        actual = module(x, SPECS, JOINT, key_padding_mask=valid, freqs=freqs)
         torch.testing.assert_close(actual, expected, atol=1e-5, rtol=1e-5)
 
     def test_pattern_errors(self):
@@ -111,8 +111,8 @@ class TestMixedAttention:
             module(torch.randn(1, N - 1, D), SPECS, JOINT)
         with pytest.raises(ValueError, match=r"name these groups more than once: \['surface_anchors'\]"):
             module(x, [*SPECS[:3], TokenSpec(name="surface_anchors", size=6)], JOINT)
-        with pytest.raises(ValueError, match="attention_mask must be a bool mask"):
-            module(x, SPECS, JOINT, attention_mask=torch.ones(1, N))
+        with pytest.raises(ValueError, match=r"key_padding_mask must be a bool tensor of shape \(batch, keys\)"):
+            module(x, SPECS, JOINT, key_padding_mask=torch.ones(1, N))
 
     def test_accepts_plain_dict_specs_and_patterns(self):
         module = MixedAttention(cfg()).eval()

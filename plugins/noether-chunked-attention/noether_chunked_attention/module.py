@@ -1,8 +1,7 @@
 import torch
 
 from noether.modeling.modules.attention.dot_product.module import DotProductAttention
-from noether.modeling.modules.attention.heads import check_attn_mask
-from noether.plugin import AttentionConfig, Freqs
+from noether.plugin import AttentionConfig, Freqs, sdpa_mask
 from noether_chunked_attention.config import ChunkedDotProductAttentionConfig
 
 
@@ -15,14 +14,18 @@ class ChunkedDotProductAttention(DotProductAttention):
         self.query_chunk_size = config.query_chunk_size
 
     def forward(
-        self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, freqs: Freqs | None = None
+        self,
+        x: torch.Tensor,
+        attn_mask: torch.Tensor | None = None,
+        freqs: Freqs | None = None,
+        *,
+        key_padding_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """As ``DotProductAttention``; a 2-D bool ``attn_mask`` is (batch, tokens) key validity."""
+        """As ``DotProductAttention``: the same masks, the same outputs."""
         self.check_input("x", x)
         self.check_freqs(freqs=freqs)
-        check_attn_mask(type(self).__name__, attn_mask)
-        if attn_mask is not None and attn_mask.ndim == 2:
-            attn_mask = attn_mask[:, None, None, :]
+        batch, tokens, _ = x.shape
+        attn_mask = sdpa_mask(type(self).__name__, attn_mask, key_padding_mask, batch, self.num_heads, tokens, tokens)
         q, k, v = self.split_heads(self.qkv(x), 3)
         q = self.rotate(self.norm_q(q), freqs)
         k = self.rotate(self.norm_k(k), freqs)

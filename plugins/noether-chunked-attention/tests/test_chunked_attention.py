@@ -49,7 +49,11 @@ def test_masks_are_sliced_per_chunk(monkeypatch):
                         lambda q, k, v, attn_mask=None, **kw: seen.append(attn_mask.shape) or original(q, k, v, attn_mask, **kw))  # fmt: skip  # noqa: E501
     torch.testing.assert_close(chunked(x, attn_mask=full, freqs=freqs), expected_full, atol=1e-5, rtol=1e-5)
     assert seen == [torch.Size([2, 1, 5, 12]), torch.Size([2, 1, 5, 12]), torch.Size([2, 1, 2, 12])]
-    torch.testing.assert_close(chunked(x, attn_mask=valid, freqs=freqs), expected_valid, atol=1e-5, rtol=1e-5)
+    seen.clear()
+    padded = chunked(x, key_padding_mask=valid, freqs=freqs)
+    torch.testing.assert_close(padded, expected_valid, atol=1e-5, rtol=1e-5)
+    assert seen == [torch.Size([2, 1, 1, 12])] * 3  # the padding mask is shared by every chunk, not sliced
+    torch.testing.assert_close(padded, reference(x, key_padding_mask=valid, freqs=freqs), atol=1e-5, rtol=1e-5)
 
 
 def test_backward():

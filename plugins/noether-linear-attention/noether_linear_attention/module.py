@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from noether.plugin import AttentionConfig, MultiHeadAttentionBase, init_linears
+from noether.plugin import AttentionConfig, MultiHeadAttentionBase, init_linears, legacy_padding
 from noether_linear_attention.config import LinearAttentionConfig
 
 _FEATURE_MAPS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -27,18 +27,20 @@ class LinearAttention(MultiHeadAttentionBase):
         self.eps = config.eps
         self.attn_dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """``x`` (batch, tokens, hidden) -> same shape; ``attn_mask``: bool (batch, tokens), True = valid."""
+    def forward(
+        self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, *, key_padding_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``x`` (batch, tokens, hidden) -> same shape; ``key_padding_mask``: bool (batch, tokens), True = real.
+
+        There are no query-key scores for an ``attn_mask``: only the (batch, tokens) form of
+        earlier versions is taken, as a deprecated key padding mask.
+        """
         self.check_input("x", x)
-        if attn_mask is not None and (attn_mask.dtype != torch.bool or attn_mask.shape != x.shape[:2]):
-            raise ValueError(
-                f"LinearAttention: attn_mask must be a bool mask of valid tokens with shape {tuple(x.shape[:2])}, "
-                f"got {attn_mask.dtype} {tuple(attn_mask.shape)}"
-            )
+        key_padding_mask = legacy_padding(type(self).__name__, attn_mask, key_padding_mask, x.shape[0], x.shape[1])
         q, k, v = self.split_heads(self.qkv(x), 3)
         q, k = self.feature_map(self.norm_q(q)), self.feature_map(self.norm_k(k))
-        if attn_mask is not None:
-            k = k * attn_mask[:, None, :, None].to(k.dtype)
+        if key_padding_mask is not None:
+            k = k * key_padding_mask[:, None, :, None].to(k.dtype)
         summary = torch.einsum("bhnd,bhne->bhde", k, v)  # sum_j phi(k_j) v_j^T
         normaliser = torch.einsum("bhnd,bhd->bhn", q, k.sum(dim=2)) + self.eps
         out = torch.einsum("bhnd,bhde->bhne", q, self.attn_dropout(summary)) / normaliser.unsqueeze(-1)

@@ -33,8 +33,13 @@ def test_padding_mask():
     x = torch.randn(2, 9, D)
     mask = torch.ones(2, 9, dtype=torch.bool)
     mask[1, 6:] = False
-    torch.testing.assert_close(module(x, mask), reference(module, x, mask.float()), atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(module(x, mask)[1, :6], module(x[1:, :6])[0], atol=1e-5, rtol=1e-4)
+    out = module(x, key_padding_mask=mask)
+    torch.testing.assert_close(out, reference(module, x, mask.float()), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(out[1, :6], module(x[1:, :6])[0], atol=1e-5, rtol=1e-4)
+    with pytest.warns(DeprecationWarning, match="a \\(batch, tokens\\) attn_mask is emmiai-noether 1.x's form"):
+        torch.testing.assert_close(module(x, mask), out)  # the earlier positional form
+    with pytest.raises(ValueError, match="LinearAttention has no query-key scores for an attn_mask to act on"):
+        module(x, attn_mask=mask[:, None, None, :])
 
 
 @pytest.mark.parametrize("feature_map", ["elu", "relu", "softplus"])

@@ -99,10 +99,3 @@ def check_dtype(owner: str, name: str, x: torch.Tensor, weight: torch.Tensor) ->
         f"{owner}: {name} is {x.dtype} but the module's weights are {weight.dtype}; convert the input "
         f"(x.to({weight.dtype})) or the module (module.to(...)), or run under torch.autocast"
     )
-
-
-def check_attn_mask(owner: str, mask: torch.Tensor | None) -> None:
-    if mask is not None and mask.dtype != torch.bool and not mask.is_floating_point():
-        raise ValueError(
-            f"{owner}: attn_mask must be a bool (True = attend) or float (additive) tensor, got {mask.dtype}"
-        )

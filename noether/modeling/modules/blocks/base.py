@@ -18,49 +18,39 @@ from noether.modeling.modules.layers.linear_projection.module import LinearProje
 from noether.modeling.modules.mlp.up_act_down_mlp.config import UpActDownMLPConfig
 from noether.modeling.modules.mlp.up_act_down_mlp.module import UpActDownMlp
 
-# Block keyword -> the names attention modules use for it, in order of preference.
-_ATTENTION_KWARGS = {
-    "token_specs": ("token_specs",),
-    "attention_patterns": ("attention_patterns",),
-    "attn_mask": ("attn_mask", "attention_mask"),
-    "freqs": ("freqs",),
-    "q_freqs": ("q_freqs",),
-    "k_freqs": ("k_freqs",),
-    "kv_cache": ("kv_cache",),
-}
-
 
 class AttentionCall:
-    """Calls an attention module with the block's keyword arguments, under the names it accepts."""
+    """Checks, once per block, that the attention takes the keywords the block is given.
+
+    Every attention follows one keyword contract (``attn_mask``, ``key_padding_mask``,
+    ``freqs``, ``kv_cache``, ...), so keywords pass through under their own names;
+    a keyword the attention lacks is an error naming the ones it has.
+    """
 
     def __init__(self, owner: str, name: str, attention: nn.Module) -> None:
-        parameters = inspect.signature(attention.forward).parameters
+        parameters = inspect.signature(attention.forward).parameters.values()
         self.owner, self.name, self.attention = owner, name, type(attention).__name__
-        self.parameters = {n for n, p in parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-        self.accepted = {
-            block_kw: next((n for n in names if n in parameters), None) for block_kw, names in _ATTENTION_KWARGS.items()
-        }
+        self.parameters = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        self.any_keyword = any(p.kind is p.VAR_KEYWORD for p in parameters)
+
+    def accepts(self, keyword: str) -> bool:
+        return self.any_keyword or keyword in self.parameters
 
     def kwargs(self, given: dict[str, Any]) -> dict[str, Any]:
-        out = {}
-        for key, value in given.items():
-            if value is None:
-                continue
-            target = self.accepted.get(key, key if key in self.parameters else None)
-            if target is None:
-                raise ValueError(
-                    f"{self.owner}: attention {self.name!r} ({self.attention}) does not take {key}; "
-                    f"it takes {', '.join(sorted(self.parameters))}"
-                )
-            out[target] = value
+        out = {key: value for key, value in given.items() if value is not None}
+        refused = sorted(key for key in out if not self.accepts(key))
+        if refused:
+            raise ValueError(
+                f"{self.owner}: attention {self.name!r} ({self.attention}) does not take {', '.join(refused)}; "
+                f"it takes {', '.join(sorted(self.parameters))}"
+            )
         return out
 
 
 def call_arguments(owner: str, given: dict[str, Any], attn_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
     """The block's keyword arguments merged with 1.x's ``attn_kwargs`` dict; a name given twice is an error.
 
-    Keys of ``attn_kwargs`` that are block keywords are read as those (so they are
-    renamed for the attention like the keywords); others reach the attention as they are.
+    Keys of ``attn_kwargs`` reach the attention as they are, like the block's keywords.
     """
     if not attn_kwargs:
         return given

@@ -42,10 +42,19 @@ class MultiBranchAnchorAttention(nn.Module):
         token_specs: TokenSpecs,
         freqs: Freqs | None = None,
         kv_cache: KVCache | None = None,
+        *,
+        attn_mask: torch.Tensor | None = None,
+        key_padding_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """``x`` (batch, tokens, hidden): the groups of ``token_specs`` with a size, in spec order."""
+        """``x`` (batch, tokens, hidden): the groups of ``token_specs`` with a size, in spec order.
+
+        ``attn_mask`` and ``key_padding_mask``: as ``MixedAttention``'s, over the tokens of ``x``.
+        """
         specs = as_token_specs(token_specs)
-        out: torch.Tensor = self.mixed_attention(x, specs, self.plan(specs), freqs=freqs, kv_cache=kv_cache)
+        out: torch.Tensor = self.mixed_attention(
+            x, specs, self.plan(specs), freqs=freqs, kv_cache=kv_cache, attn_mask=attn_mask,
+            key_padding_mask=key_padding_mask,
+        )  # fmt: skip
         return out
 
     def prefill_kv(

@@ -4,7 +4,8 @@ from torch import nn
 from noether.core.schemas.modules.attention import AttentionConfig
 from noether.modeling.functional.rope import Freqs
 from noether.modeling.modules.attention.dot_product.config import DotProductAttentionConfig
-from noether.modeling.modules.attention.heads import MultiHeadAttentionBase, check_attn_mask
+from noether.modeling.modules.attention.heads import MultiHeadAttentionBase
+from noether.modeling.modules.attention.masks import sdpa_mask
 
 
 class QKVAttention(MultiHeadAttentionBase):
@@ -33,19 +34,25 @@ class DotProductAttention(QKVAttention):
         super().__init__(DotProductAttentionConfig.coerce(config))
 
     def forward(
-        self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, freqs: Freqs | None = None
+        self,
+        x: torch.Tensor,
+        attn_mask: torch.Tensor | None = None,
+        freqs: Freqs | None = None,
+        *,
+        key_padding_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``x`` (batch, tokens, hidden) -> same shape.
 
-        ``attn_mask`` follows ``F.scaled_dot_product_attention``: bool (True =
-        attend) or additive float, broadcastable to (batch, heads, tokens, tokens);
-        pass ``valid[:, None, None, :]`` for a (batch, tokens) key-padding mask.
+        ``attn_mask``: as ``F.scaled_dot_product_attention``'s, broadcastable to
+        (batch, heads, tokens, tokens); ``key_padding_mask``: bool (batch, tokens),
+        True for real tokens (see :mod:`~noether.modeling.modules.attention.masks`).
         ``freqs``: RoPE rotations from ``RopeFrequency`` when ``use_rope``.
         """
         self.check_input("x", x)
         self.check_freqs(freqs=freqs)
-        check_attn_mask(type(self).__name__, attn_mask)
+        batch, tokens, _ = x.shape
+        mask = sdpa_mask(type(self).__name__, attn_mask, key_padding_mask, batch, self.num_heads, tokens, tokens)
         q, k, v = self.split_heads(self.qkv(x), 3)
         q = self.rotate(self.norm_q(q), freqs)
         k = self.rotate(self.norm_k(k), freqs)
-        return self.project_out(self.merge_heads(self.attend(q, k, v, attn_mask)))
+        return self.project_out(self.merge_heads(self.attend(q, k, v, mask)))

@@ -1,6 +1,6 @@
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, cast
 
 import torch
 
@@ -8,6 +8,7 @@ from noether.core.schemas.modules.attention import AttentionConfig, AttentionPat
 from noether.modeling.functional.rope import Freqs, token_slice
 from noether.modeling.modules.attention.dot_product.module import QKVAttention
 from noether.modeling.modules.attention.kv_cache import KVCache
+from noether.modeling.modules.attention.masks import check_attn_mask, check_key_padding_mask, legacy_padding
 from noether.modeling.modules.attention.mixed.config import MixedAttentionConfig
 from noether.modeling.modules.attention.mixed.layout import (
     Pattern,
@@ -50,30 +51,43 @@ class MixedAttention(QKVAttention):
         attention_mask: torch.Tensor | None = None,
         freqs: Freqs | None = None,
         kv_cache: KVCache | None = None,
+        *,
+        attn_mask: torch.Tensor | None = None,
+        key_padding_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``x`` (batch, tokens, hidden): the groups with a size, concatenated in spec order.
 
-        ``attention_mask``: bool (batch, tokens), False marks padding tokens no
-        query may attend to (cached tokens are always valid). ``freqs``: RoPE
-        rotations of the tokens in ``x`` when ``use_rope``. Returns (batch, tokens, hidden).
+        ``attn_mask``: as ``F.scaled_dot_product_attention``'s, over the tokens of
+        ``x`` (broadcastable to (batch, heads, tokens, tokens)); each pattern
+        uses its rows and columns. ``key_padding_mask``: bool (batch, tokens),
+        True for real tokens of ``x`` (cached tokens are always real).
+        ``attention_mask`` is the deprecated name of ``key_padding_mask``.
+        ``freqs``: RoPE rotations of the tokens in ``x`` when ``use_rope``.
+        Returns (batch, tokens, hidden).
         """
         owner = type(self).__name__
         self.check_input("x", x)
         self.check_freqs(freqs=freqs)
         specs, patterns = as_token_specs(token_specs), as_patterns(attention_patterns)
         layout = TokenLayout.build(owner, specs, patterns, x.shape[1])
-        if attention_mask is not None and (attention_mask.dtype != torch.bool or attention_mask.shape != x.shape[:2]):
-            raise ValueError(
-                f"{owner}: attention_mask must be a bool mask of valid tokens with shape {tuple(x.shape[:2])}, "
-                f"got {attention_mask.dtype} {tuple(attention_mask.shape)}"
-            )
+        batch, tokens, _ = x.shape
+        if attention_mask is not None:
+            key_padding_mask = legacy_padding(owner, attention_mask, key_padding_mask, batch, tokens)
+        check_key_padding_mask(owner, key_padding_mask, batch, tokens)
+        check_attn_mask(owner, attn_mask, batch, self.num_heads, tokens, tokens)
         if layout.cached and kv_cache is None:
             raise ValueError(
                 f"{owner}: token groups {list(layout.cached)} have size=None, so their keys/values must come "
                 "from a kv_cache, but none was given"
             )
-
         kv_groups = {name for p in patterns for name in p.key_value_tokens}
+        cached_keys = sorted(kv_groups.intersection(layout.cached))
+        if attn_mask is not None and cached_keys:
+            raise ValueError(
+                f"{owner}: attn_mask covers the tokens of x, but the key groups {cached_keys} come from the "
+                "kv_cache; mask padding with key_padding_mask"
+            )
+
         if kv_groups.isdisjoint(layout.slices):
             q, k, v = self.project(x, 0), None, None  # every key/value group is cached
         else:
@@ -83,7 +97,6 @@ class MixedAttention(QKVAttention):
         if kv_cache is not None and k is not None and v is not None:
             kv_cache.store_groups(self, {n: layout.slices[n] for n in layout.order if n in kv_groups}, k, v)
 
-        out = q.new_empty(x.shape[0], x.shape[1], self.num_heads, self.head_dim)
         pattern_kv = [self._keys_values(p.key_value_tokens, layout, q, k, v, kv_cache) for p in patterns]
         for index, (pattern, (keys, _)) in enumerate(zip(patterns, pattern_kv, strict=True)):
             if keys.shape[2] == 0:
@@ -91,12 +104,19 @@ class MixedAttention(QKVAttention):
                     f"{owner}: the key/value groups {list(pattern.key_value_tokens)} of attention pattern {index} "
                     f"hold no tokens, so {list(pattern.query_tokens)} would attend to nothing"
                 )
-        cached_sizes = {}
-        if attention_mask is not None and kv_cache is not None:
-            cached_sizes = {n: kv_cache.load(self, n, q)[0].shape[2] for n in layout.cached if n in kv_groups}
+        masks = Masks(attn_mask, key_padding_mask, layout, {})
+        if key_padding_mask is not None and kv_cache is not None:
+            masks.cached_sizes.update(
+                {n: kv_cache.load(self, n, q)[0].shape[2] for n in layout.cached if n in kv_groups}
+            )
+        if len(patterns) == 1 and patterns[0].query_tokens == layout.order:  # in order: no scatter into a buffer
+            keys, values = pattern_kv[0]
+            result = self.attend(q, keys, values, masks.of(patterns[0]))
+            return self.project_out(self.merge_heads(result))
+        out = q.new_empty(batch, tokens, self.num_heads, self.head_dim)
         for group in self._equal_shapes(patterns, layout, pattern_kv):
-            self._attend_group(group, layout, q, pattern_kv, attention_mask, cached_sizes, out)
-        return self.project_out(out.view(x.shape[0], x.shape[1], self.hidden_dim))
+            self._attend_group(group, layout, q, pattern_kv, masks, out)
+        return self.project_out(out.view(batch, tokens, self.hidden_dim))
 
     def _keys_values(
         self,
@@ -166,21 +186,18 @@ class MixedAttention(QKVAttention):
         layout: TokenLayout,
         q: torch.Tensor,
         pattern_kv: Sequence[tuple[torch.Tensor, torch.Tensor]],
-        attention_mask: torch.Tensor | None,
-        cached_sizes: Mapping[str, int],
+        masks: "Masks",
         out: torch.Tensor,
     ) -> None:
         """One SDPA call for patterns of equal shapes; results written into ``out`` (b, n, h, d)."""
-        qs = [self._gather_queries(q, layout, p.query_tokens) for _, p in group]
+        qs = [gather(q, layout, p.query_tokens, 2) for _, p in group]
         ks = [pattern_kv[index][0] for index, _ in group]
         vs = [pattern_kv[index][1] for index, _ in group]
-        mask = None
-        if attention_mask is not None:
-            masks = [self._key_mask(attention_mask, layout, p.key_value_tokens, cached_sizes) for _, p in group]
-            mask = (masks[0] if len(group) == 1 else torch.cat(masks))[:, None, None, :]
         if len(group) == 1:
-            result = self.attend(qs[0], ks[0], vs[0], mask)
+            result = self.attend(qs[0], ks[0], vs[0], masks.of(group[0][1]))
         else:
+            pattern_masks = [masks.of(p, batch=q.shape[0]) for _, p in group]
+            mask = None if pattern_masks[0] is None else torch.cat(pattern_masks)  # type: ignore[arg-type]
             result = self.attend(torch.cat(qs), torch.cat(ks), torch.cat(vs), mask)
         for (_, pattern), chunk in zip(group, result.chunk(len(group)), strict=True):
             offset = 0
@@ -189,22 +206,48 @@ class MixedAttention(QKVAttention):
                 out[:, start:stop] = chunk[:, :, offset : offset + stop - start].transpose(1, 2)
                 offset += stop - start
 
-    @staticmethod
-    def _gather_queries(q: torch.Tensor, layout: TokenLayout, names: Sequence[str]) -> torch.Tensor:
-        """The queries of ``names`` along axis 2: a view when they lie back to back in ``q``."""
-        span = layout.span(names)
-        if span is not None:
-            return q[:, :, span[0] : span[1]]
-        parts = [q[:, :, slice(*layout.slices[n])] for n in names]
-        return torch.cat(parts, dim=2)
 
-    @staticmethod
-    def _key_mask(
-        mask: torch.Tensor, layout: TokenLayout, names: Sequence[str], cached_sizes: Mapping[str, int]
-    ) -> torch.Tensor:
-        """Valid keys of ``names``: the mask where they are in ``x``, all valid where cached."""
+def gather(t: torch.Tensor, layout: TokenLayout, names: Sequence[str], dim: int) -> torch.Tensor:
+    """The tokens of input groups ``names`` along ``dim``: a view when they lie back to back."""
+    span = layout.span(names)
+    if span is not None:
+        return t.narrow(dim, span[0], span[1] - span[0])
+    return torch.cat([t.narrow(dim, start, stop - start) for start, stop in (layout.slices[n] for n in names)], dim)
+
+
+class Masks(NamedTuple):
+    """The masks of one forward, cut per pattern: rows of its queries, columns of its keys."""
+
+    attn_mask: torch.Tensor | None
+    key_padding_mask: torch.Tensor | None
+    layout: TokenLayout
+    cached_sizes: dict[str, int]  # cached key group -> its token count (always real tokens)
+
+    def of(self, pattern: Pattern, batch: int | None = None) -> torch.Tensor | None:
+        """The SDPA mask of ``pattern``, its batch axis expanded to ``batch`` when given (to concatenate)."""
+        mask = None
+        if self.key_padding_mask is not None:
+            mask = self._padding(pattern.key_value_tokens)[:, None, None, :]
+        if self.attn_mask is not None:
+            cut = self.attn_mask.reshape((1,) * (4 - self.attn_mask.ndim) + tuple(self.attn_mask.shape))
+            if cut.shape[2] != 1:
+                cut = gather(cut, self.layout, pattern.query_tokens, 2)
+            if cut.shape[3] != 1:
+                cut = gather(cut, self.layout, pattern.key_value_tokens, 3)
+            if mask is None:
+                mask = cut
+            else:
+                mask = cut & mask if cut.dtype == torch.bool else cut.masked_fill(~mask, float("-inf"))
+        if mask is not None and batch is not None:
+            mask = mask.expand(batch, *mask.shape[1:])
+        return mask
+
+    def _padding(self, names: Sequence[str]) -> torch.Tensor:
+        padding = cast(torch.Tensor, self.key_padding_mask)
         parts = [
-            mask[:, slice(*layout.slices[n])] if n in layout.slices else mask.new_ones(mask.shape[0], cached_sizes[n])
+            padding[:, slice(*self.layout.slices[n])]
+            if n in self.layout.slices
+            else padding.new_ones(padding.shape[0], self.cached_sizes[n])
             for n in names
         ]
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)

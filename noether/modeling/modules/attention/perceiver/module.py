@@ -5,7 +5,8 @@ from torch import nn
 
 from noether.core.schemas.modules.attention import AttentionConfig
 from noether.modeling.functional.rope import Freqs
-from noether.modeling.modules.attention.heads import MultiHeadAttentionBase, check_attn_mask
+from noether.modeling.modules.attention.heads import MultiHeadAttentionBase
+from noether.modeling.modules.attention.masks import sdpa_mask
 from noether.modeling.modules.attention.perceiver.config import PerceiverAttentionConfig
 
 
@@ -33,11 +34,14 @@ class PerceiverAttention(MultiHeadAttentionBase):
         attn_mask: torch.Tensor | None = None,
         q_freqs: Freqs | None = None,
         k_freqs: Freqs | None = None,
+        *,
+        key_padding_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``q`` (batch, queries, hidden), ``kv`` (batch, keys, kv_dim) -> (batch, queries, hidden).
 
-        ``attn_mask`` follows ``F.scaled_dot_product_attention`` (broadcastable to
-        (batch, heads, queries, keys)); ``q_freqs``/``k_freqs`` rotate queries and
+        ``attn_mask``: as ``F.scaled_dot_product_attention``'s, broadcastable to
+        (batch, heads, queries, keys); ``key_padding_mask``: bool (batch, keys),
+        True for real ``kv`` tokens. ``q_freqs``/``k_freqs`` rotate queries and
         keys when ``use_rope``.
         """
         self.check_input("q", q)
@@ -47,8 +51,9 @@ class PerceiverAttention(MultiHeadAttentionBase):
         if q.shape[0] != kv.shape[0]:
             raise ValueError(f"PerceiverAttention: q has batch size {q.shape[0]} but kv has {kv.shape[0]}")
         self.check_freqs(q_freqs=q_freqs, k_freqs=k_freqs)
-        check_attn_mask(type(self).__name__, attn_mask)
+        batch, queries, keys = q.shape[0], q.shape[1], kv.shape[1]
+        mask = sdpa_mask(type(self).__name__, attn_mask, key_padding_mask, batch, self.num_heads, queries, keys)
         query = self.rotate(self.norm_q(self.split_heads(self.q(q), 1)[0]), q_freqs)
         key, value = self.split_heads(self.kv(kv), 2)
         key = self.rotate(self.norm_k(key), k_freqs)
-        return self.project_out(self.merge_heads(self.attend(query, key, value, attn_mask)))
+        return self.project_out(self.merge_heads(self.attend(query, key, value, mask)))

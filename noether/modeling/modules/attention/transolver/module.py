@@ -8,6 +8,7 @@ from noether.core.schemas.modules.attention import AttentionConfig
 from noether.core.types import InitWeightsMode
 from noether.modeling.functional.init import base_mode, check_init_mode
 from noether.modeling.modules.attention.heads import check_dtype
+from noether.modeling.modules.attention.masks import legacy_padding
 from noether.modeling.modules.attention.transolver.config import TransolverAttentionConfig
 from noether.modeling.modules.layers.linear_projection.config import LinearProjectionConfig
 from noether.modeling.modules.layers.linear_projection.module import LinearProjection
@@ -51,16 +52,22 @@ class SliceAttention(nn.Module):
         batch, tokens, _ = x.shape
         return x.view(batch, tokens, self.num_heads, self.head_dim).transpose(1, 2)
 
-    def check(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> None:
+    def key_padding(
+        self, x: torch.Tensor, attn_mask: torch.Tensor | None, key_padding_mask: torch.Tensor | None
+    ) -> torch.Tensor | None:
+        """Checks ``x`` and returns its key padding (1.x's (batch, tokens) ``attn_mask`` included)."""
         name = type(self).__name__
         if x.ndim != 3 or x.shape[-1] != self.hidden_dim:
             raise ValueError(f"{name}: x must have shape (batch, tokens, {self.hidden_dim}), got {tuple(x.shape)}")
         check_dtype(name, "x", x, next(self.parameters()))
-        if attn_mask is not None and (attn_mask.dtype != torch.bool or attn_mask.shape != x.shape[:2]):
-            raise ValueError(
-                f"{name}: attn_mask must be a bool mask of valid tokens with shape {tuple(x.shape[:2])}, "
-                f"got {attn_mask.dtype} {tuple(attn_mask.shape)}"
-            )
+        return legacy_padding(name, attn_mask, key_padding_mask, x.shape[0], x.shape[1])
+
+    @staticmethod
+    def drop_padding(weights: torch.Tensor, key_padding_mask: torch.Tensor | None) -> torch.Tensor:
+        """Slice weights (b, h, n, g) with padding tokens' set to zero: they join no slice."""
+        if key_padding_mask is None:
+            return weights
+        return weights * key_padding_mask[:, None, :, None].to(weights.dtype)
 
     @staticmethod
     def pool(features: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -97,23 +104,32 @@ class TransolverAttention(SliceAttention):
             zero_(self.proj)
 
     def create_slices(
-        self, x: torch.Tensor, num_input_points: int, attn_mask: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        num_input_points: int,
+        attn_mask: torch.Tensor | None = None,
+        *,
+        key_padding_mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Slice tokens (batch, heads, slices, head_dim) and slice weights (batch, heads, tokens, slices) of ``x``.
 
-        Padding tokens (False in ``attn_mask``) get zero weight. ``num_input_points``
+        Padding tokens (False in ``key_padding_mask``) get zero weight. ``num_input_points``
         is the token count of ``x`` (1.x's signature).
         """
-        self.check(x, attn_mask)
+        key_padding_mask = self.key_padding(x, attn_mask, key_padding_mask)
         if x.shape[1] != num_input_points:
             raise ValueError(f"{type(self).__name__}: x has {x.shape[1]} tokens, num_input_points={num_input_points}")
         weights = F.softmax(self.in_project_slice(self.heads(self.in_project_x(x))) / self.temperature, dim=-1)
-        if attn_mask is not None:
-            weights = weights * attn_mask[:, None, :, None].to(weights.dtype)
+        weights = self.drop_padding(weights, key_padding_mask)
         return self.pool(self.heads(self.in_project_fx(x)), weights), weights
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """``x`` (batch, tokens, hidden) -> same shape; ``attn_mask``: bool (batch, tokens), True = valid."""
-        slices, weights = self.create_slices(x, x.shape[1], attn_mask)
+    def forward(
+        self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, *, key_padding_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``x`` (batch, tokens, hidden) -> same shape; ``key_padding_mask``: bool (batch, tokens), True = real.
+
+        ``attn_mask`` takes only 1.x's (batch, tokens) form, deprecated: slices have no query-key scores.
+        """
+        slices, weights = self.create_slices(x, x.shape[1], attn_mask, key_padding_mask=key_padding_mask)
         result: torch.Tensor = self.proj_dropout(self.proj(self.attend_slices(slices, weights, self.qkv)))
         return result

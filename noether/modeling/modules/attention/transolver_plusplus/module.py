@@ -62,16 +62,20 @@ class TransolverPlusPlusAttention(SliceAttention):
         if mode == "truncnormal002-identity":
             zero_(self.to_out[0])
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """``x`` (batch, tokens, hidden) -> same shape; ``attn_mask``: bool (batch, tokens), True = valid."""
-        self.check(x, attn_mask)
+    def forward(
+        self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, *, key_padding_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``x`` (batch, tokens, hidden) -> same shape; ``key_padding_mask``: bool (batch, tokens), True = real.
+
+        ``attn_mask`` takes only 1.x's (batch, tokens) form, deprecated: slices have no query-key scores.
+        """
+        key_padding_mask = self.key_padding(x, attn_mask, key_padding_mask)
         features = self.heads(self.in_project_x(x))
         temperature = self.bias if self.proj_temperature is None else self.proj_temperature(features) + self.bias
         logits = self.in_project_slice(features)
         if self.use_gumbel_softmax and self.training:
             logits = logits + gumbel_noise(logits)
         weights = F.softmax(logits / temperature.clamp(min=0.01), dim=-1)
-        if attn_mask is not None:
-            weights = weights * attn_mask[:, None, :, None].to(weights.dtype)
+        weights = self.drop_padding(weights, key_padding_mask)
         out: torch.Tensor = self.to_out(self.attend_slices(self.pool(features, weights), weights, self.qkv))
         return out

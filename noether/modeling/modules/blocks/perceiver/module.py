@@ -38,6 +38,7 @@ class PerceiverBlock(ResidualBlock):
         attn_kwargs: Mapping[str, Any] | None = None,
         *,
         attn_mask: torch.Tensor | None = None,
+        key_padding_mask: torch.Tensor | None = None,
         q_freqs: Freqs | None = None,
         k_freqs: Freqs | None = None,
     ) -> torch.Tensor:
@@ -45,7 +46,7 @@ class PerceiverBlock(ResidualBlock):
 
         ``attn_kwargs`` (1.x) holds the same keywords, or keywords of the attention itself.
         """
-        given = {"attn_mask": attn_mask, "q_freqs": q_freqs, "k_freqs": k_freqs}
+        given = {"attn_mask": attn_mask, "key_padding_mask": key_padding_mask, "q_freqs": q_freqs, "k_freqs": k_freqs}
         kwargs = self._call.kwargs(call_arguments(type(self).__name__, given, attn_kwargs))
 
         def attend(mods: Sequence[torch.Tensor]) -> torch.Tensor:

@@ -16,8 +16,9 @@ TokenSpecs = Sequence[TokenSpec | Mapping[str, int | None]]
 class TransformerBlock(ResidualBlock):
     """Pre-norm transformer block with any registered attention (``attention_constructor``).
 
-    ``token_specs``, ``attention_patterns``, ``attn_mask``, ``freqs`` and ``kv_cache``
-    are passed through to the attention, which must accept those given. Both call
+    ``token_specs``, ``attention_patterns``, ``attn_mask``, ``key_padding_mask``,
+    ``freqs`` and ``kv_cache`` are passed through to the attention, which must
+    accept those given (the mask contract: :mod:`noether.modeling.modules.attention.masks`). Both call
     forms work: ``block(x, condition, attn_kwargs)`` as in emmiai-noether 1.x, and
     ``block(x, token_specs, condition=..., freqs=...)``.
     """
@@ -44,6 +45,7 @@ class TransformerBlock(ResidualBlock):
         token_specs: TokenSpecs | None = None,
         attention_patterns: Sequence[AttentionPattern | Mapping[str, Any]] | None = None,
         attn_mask: torch.Tensor | None = None,
+        key_padding_mask: torch.Tensor | None = None,
         freqs: Freqs | None = None,
         kv_cache: KVCache | None = None,
     ) -> torch.Tensor:
@@ -62,7 +64,7 @@ class TransformerBlock(ResidualBlock):
             else:
                 token_specs = condition_or_specs  # type: ignore[assignment]
         given = {"token_specs": token_specs, "attention_patterns": attention_patterns, "attn_mask": attn_mask,
-                 "freqs": freqs, "kv_cache": kv_cache}  # fmt: skip
+                 "key_padding_mask": key_padding_mask, "freqs": freqs, "kv_cache": kv_cache}  # fmt: skip
         kwargs = self._call.kwargs(call_arguments(type(self).__name__, given, attn_kwargs))
 
         def attend(mods: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -74,7 +76,7 @@ class TransformerBlock(ResidualBlock):
 
     def accepts(self, keyword: str) -> bool:
         """Whether the attention takes the block keyword ``keyword`` (say ``freqs`` or ``token_specs``)."""
-        return self._call.accepted.get(keyword) is not None or keyword in self._call.parameters
+        return self._call.accepts(keyword)
 
     @property
     def can_prefill(self) -> bool:
