@@ -51,7 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--queries", type=_positive, metavar="N", help="tokens of every query group (anchors keep the file's sizes)"
     )
-    run.add_argument("--output", metavar="FILE", help="write a model's predictions: FILE.npz or FILE.pt")
+    run.add_argument(
+        "--output",
+        metavar="FILE",
+        help="write a model's predictions: FILE.npz or FILE.pt; under torchrun, a FILE with {rank} "
+        "gets each process's share of the query points, else rank 0 writes them all",
+    )
 
     doctor = command("doctor", "check every installed plugin: config imports without torch, module builds and runs")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")

@@ -1,7 +1,10 @@
 """``noether-attention run FILE``: build the described module and run it on synthetic inputs."""
 
 import argparse
+import contextlib
+import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from noether import install_hint
@@ -42,22 +45,58 @@ def run_file(args: argparse.Namespace) -> int:
             f" (and {len(problems) - 1} more; see `noether-attention check {args.file}`)" if len(problems) > 1 else ""
         )
         raise ValueError(f"{args.file}: {format_loc(first.loc)}: {first.message}{more}")
-    status(args, "importing torch")
-    torch = _require_torch()
-    torch.manual_seed(spec.run.seed)
     if args.output and not isinstance(spec, ModelFile):
         raise ValueError("--output writes a model's predictions: it needs a model file (model: ab_upt)")
     if args.output and not args.output.endswith((".npz", ".pt")):
         raise ValueError(f"--output {args.output}: write .npz or .pt")
-    with torch.no_grad():
-        if isinstance(spec, ModelFile):
-            rows = run_model(spec, args, torch)
-        elif isinstance(spec, StackFile):
-            rows = run_stack(spec, args, torch)
-        else:
-            rows = run_attention(spec, args, torch)
-    print(pairs(rows))
+    status(args, "importing torch")
+    torch = _require_torch()
+    torch.manual_seed(spec.run.seed)
+    with processes(torch) as (rank, world):
+        if world > 1 and spec.run.chunk_size is None:
+            raise ValueError(
+                f"{args.file}: {world} processes split the query points of a streamed run; set run.chunk_size"
+            )
+        with torch.no_grad():
+            if isinstance(spec, ModelFile):
+                rows = run_model(spec, args, torch)
+            elif isinstance(spec, StackFile):
+                rows = run_stack(spec, args, torch)
+            else:
+                rows = run_attention(spec, args, torch)
+        if world > 1:
+            rows = across_ranks(rows, world, torch)
+        if rank == 0:
+            print(pairs(rows))
     return 0
+
+
+@contextlib.contextmanager
+def processes(torch: Any) -> Iterator[tuple[int, int]]:
+    """(rank, world size): under ``torchrun`` (WORLD_SIZE > 1) a process group for the run, else (0, 1)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        yield 0, 1
+        return
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo")
+    try:
+        yield dist.get_rank(), world
+    finally:
+        dist.destroy_process_group()
+
+
+def across_ranks(rows: list[tuple[str, str]], world: int, torch: Any) -> list[tuple[str, str]]:
+    """Rank 0's rows, with the process count and every rank's peak memory."""
+    import torch.distributed as dist
+
+    peaks: list[Any] = [None] * world
+    dist.all_gather_object(peaks, dict(rows).get("peak memory growth"))
+    threads = torch.get_num_threads()
+    out = [(k, f"{v} on rank 0; per rank: {', '.join(peaks)}" if k == "peak memory growth" else v) for k, v in rows]
+    return [*out, ("processes", f"{world} (torchrun, gloo), {threads} thread{'s' if threads > 1 else ''} each; "
+                                "query points split across them, gathered on rank 0")]  # fmt: skip
 
 
 def run_model(spec: ModelFile, args: argparse.Namespace, torch: Any) -> list[tuple[str, str]]:
@@ -89,9 +128,11 @@ def run_model(spec: ModelFile, args: argparse.Namespace, torch: Any) -> list[tup
         inputs["inflow_design_parameters"] = torch.rand(batch, spec.config.data_specs.condition_dim, generator=g)
     chunk = spec.run.chunk_size
     streamed = chunk is not None and any(queries.values())
+    per_rank = bool(args.output) and "{rank}" in args.output
     with measured() as m:
         if chunk is not None and streamed:
-            out = model.stream(**inputs, chunk_size=chunk, progress=False if args.no_progress else None)
+            out = model.stream(**inputs, chunk_size=chunk, progress=False if args.no_progress else None,
+                               gather="none" if per_rank else "rank0")  # fmt: skip
         else:
             out = model(**inputs)
     query_points = batch * sum(queries.values())
@@ -111,7 +152,9 @@ def run_model(spec: ModelFile, args: argparse.Namespace, torch: Any) -> list[tup
         ("peak memory growth", human_bytes(m["peak_growth"])),
     ]  # fmt: skip
     if args.output:
-        rows.append(("written", write_predictions(args.output, out, torch)))
+        rank = int(os.environ.get("RANK", "0"))
+        if per_rank or rank == 0:
+            rows.append(("written", write_predictions(args.output.format(rank=rank), out, torch)))
     return rows
 
 
@@ -154,7 +197,7 @@ def _streamed(
     x_anchors = torch.cat([features[t.name] for t in anchors], dim=1)
     queries = {t.name: features[t.name] for t in tokens if t.name not in anchor_names}
     with measured() as m:
-        outputs = stream_queries(module, x_anchors, anchors, queries, chunk_size=chunk_size,
+        outputs = stream_queries(module, x_anchors, anchors, queries, chunk_size=chunk_size, gather="rank0",
                                  progress=False if args.no_progress else None)  # fmt: skip
     return outputs, m
 

@@ -20,6 +20,15 @@ from typing import Any, Protocol, cast
 import torch
 from torch import nn
 
+from noether.modeling.distributed import (
+    Gather,
+    check_gather,
+    check_shares,
+    gather_points,
+    rank_and_world,
+    share,
+    together,
+)
 from noether.modeling.functional.rope import Freqs, token_slice
 from noether.modeling.modules.attention.kv_cache import KVCache
 from noether.modeling.modules.attention.mixed.layout import Group, TokenSpecs, as_token_specs
@@ -144,6 +153,8 @@ def stream_queries(
     out: Mapping[str, torch.Tensor] | None = None,
     progress: bool | None = None,
     on_chunk: Callable[[str, int, torch.Tensor], None] | None = None,
+    split: bool | None = None,
+    gather: Gather = "all",
 ) -> dict[str, torch.Tensor]:
     """Outputs of ``queries`` (group name -> (batch, points, dim)) as if run in one forward with the anchors.
 
@@ -157,8 +168,65 @@ def stream_queries(
     written into; otherwise each group's output is allocated at its first chunk
     and filled in place. ``on_chunk(group, start, output)`` sees
     each chunk as it is done. ``progress``: a progress bar (points, throughput,
-    ETA); default: only on a terminal.
+    ETA); default: only on a terminal (and only on rank 0).
+
+    Under ``torch.distributed`` (``split``: default when a process group of more
+    than one rank is initialised), each rank caches the anchors and streams its
+    share of every query group (:func:`noether.modeling.distributed.share`);
+    ``gather`` puts the outputs together on every rank (``"all"``), on rank 0
+    (``"rank0"``: the other ranks return ``{}``), or leaves each rank its share
+    (``"none"``). ``out`` and ``on_chunk`` use positions in the whole group. A
+    rank that fails raises on every rank.
     """
+    check_gather(gather)
+    rank, world = rank_and_world()
+    if world == 1 or split is False:
+        return _stream(layers, anchors, anchor_specs, queries, chunk_size=chunk_size,
+                       anchor_chunk_size=anchor_chunk_size, anchor_freqs=anchor_freqs, query_freqs=query_freqs,
+                       condition=condition, out=out, progress=progress, on_chunk=on_chunk)  # fmt: skip
+    check_shares("stream_queries", {group: points.shape[1] for group, points in queries.items()}, world)
+    bounds = {group: share(points.shape[1], rank, world) for group, points in queries.items()}
+
+    def local_chunk(group: str, start: int, output: torch.Tensor) -> None:
+        if on_chunk is not None:
+            on_chunk(group, bounds[group][0] + start, output)
+
+    local_freqs = None if query_freqs is None else {g: token_slice(f, *bounds[g]) for g, f in query_freqs.items()}
+    with together("stream_queries"):
+        local = _stream(
+            layers, anchors, anchor_specs, {g: q[:, slice(*bounds[g])] for g, q in queries.items()},
+            chunk_size=chunk_size, anchor_chunk_size=anchor_chunk_size, anchor_freqs=anchor_freqs,
+            query_freqs=local_freqs,
+            condition=condition, out=None if out is None else {g: t[:, slice(*bounds[g])] for g, t in out.items()},
+            progress=progress if rank == 0 else False, on_chunk=local_chunk,
+        )  # fmt: skip
+    outputs = {}
+    for group, points in queries.items():
+        whole = gather_points(local[group], points.shape[1], gather)
+        if whole is not None:
+            if out is not None and group in out and whole is not local[group]:
+                out[group].copy_(whole)
+                whole = out[group]
+            outputs[group] = whole
+    return outputs
+
+
+def _stream(
+    layers: Layers,
+    anchors: torch.Tensor,
+    anchor_specs: TokenSpecs,
+    queries: Mapping[str, torch.Tensor],
+    *,
+    chunk_size: int,
+    anchor_chunk_size: int | None,
+    anchor_freqs: Freqs | None,
+    query_freqs: Mapping[str, Freqs] | None,
+    condition: torch.Tensor | None,
+    out: Mapping[str, torch.Tensor] | None,
+    progress: bool | None,
+    on_chunk: Callable[[str, int, torch.Tensor], None] | None,
+) -> dict[str, torch.Tensor]:
+    """``stream_queries`` in one process."""
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     if anchor_chunk_size is not None and anchor_chunk_size < 1:

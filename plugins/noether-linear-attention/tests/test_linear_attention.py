@@ -70,3 +70,12 @@ def test_found_by_name_through_the_entry_point():
     row = next(r for r in attention_registry.rows() if r.name == "linear")
     assert (row.source, row.status) == ("noether-linear-attention", "ok")
     assert row.config_path == "noether_linear_attention.config:LinearAttentionConfig"
+
+
+def test_takes_device_and_dtype_like_every_noether_module():
+    """The plugin writes no code for it: modules built on MultiHeadAttentionBase get ``device=``/``dtype=``."""
+    config = LinearAttentionConfig(hidden_dim=D, num_heads=H)
+    assert {p.device.type for p in LinearAttention(config, device="meta").parameters()} == {"meta"}
+    module = LinearAttention(config, dtype=torch.float64).eval()
+    assert {p.dtype for p in module.parameters()} == {torch.float64}
+    assert module(torch.randn(1, 5, D, dtype=torch.float64)).dtype == torch.float64

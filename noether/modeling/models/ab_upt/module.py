@@ -5,11 +5,21 @@ import torch
 from torch import nn
 
 from noether.core.schemas.modules.attention import TokenSpec
+from noether.modeling.distributed import (
+    Gather,
+    check_gather,
+    check_shares,
+    gather_points,
+    rank_and_world,
+    share,
+    together,
+)
 from noether.modeling.models.ab_upt.config import BRANCHES, AnchorBranchedUPTConfig, field_slices
 from noether.modeling.modules.attention.kv_cache import KVCache
 from noether.modeling.modules.blocks.perceiver.module import PerceiverBlock
 from noether.modeling.modules.blocks.transformer.module import TransformerBlock
 from noether.modeling.modules.encoders.supernode_pooling.module import SupernodePooling
+from noether.modeling.modules.factory import Device, FactoryModule
 from noether.modeling.modules.layers.continuous_sincos_embed.module import ContinuousSincosEmbed
 from noether.modeling.modules.layers.linear_projection.module import LinearProjection
 from noether.modeling.modules.layers.rope_frequency.module import RopeFrequency
@@ -20,7 +30,7 @@ Geometry = tuple[torch.Tensor, torch.Tensor] | None
 """The geometry tokens and their RoPE frequencies, when a physics block attends to them."""
 
 
-class AnchoredBranchedUPT(nn.Module):
+class AnchoredBranchedUPT(FactoryModule):
     """AB-UPT: fields on a car's surface and in the volume around it, at any query points.
 
     With anchor-attention physics blocks (perceiver, shared, cross, joint), query
@@ -32,7 +42,13 @@ class AnchoredBranchedUPT(nn.Module):
     memory flat in the number of queries. The state dict is 1.x's for the same config.
     """
 
-    def __init__(self, config: AnchorBranchedUPTConfig | Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        config: AnchorBranchedUPTConfig | Mapping[str, Any],
+        *,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         config = AnchorBranchedUPTConfig.coerce(config)
         self.config, self.data_specs = config, config.data_specs
@@ -222,14 +238,64 @@ class AnchoredBranchedUPT(nn.Module):
         chunk_size: int = 16384,
         progress: bool | None = None,
         on_chunk: Callable[[str, int, int], None] | None = None,
+        split: bool | None = None,
+        gather: Gather = "all",
     ) -> dict[str, torch.Tensor]:
         """``forward``'s predictions, with the queries run ``chunk_size`` points at a time.
 
         The geometry and the anchors run once and fill a KV cache; each chunk of
         query points then attends to the cached anchors through every layer.
         ``progress``: a progress bar of query points (None: when stderr is a terminal);
-        ``on_chunk(branch, done, total)`` is called after each chunk.
+        ``on_chunk(branch, done, total)`` is called after each chunk (counts of this rank's share).
+
+        Under ``torch.distributed`` (``split``: default when a process group of more
+        than one rank is initialised), every rank encodes the geometry and the
+        anchors and streams its share of the query points; ``gather`` puts the
+        ``query_*`` predictions together on every rank (``"all"``), on rank 0
+        (``"rank0"``: the other ranks get the anchor predictions only), or leaves
+        each rank its share (``"none"``). A rank that fails raises on every rank.
         """
+        check_gather(gather)
+        rank, world = rank_and_world()
+        shared = (geometry_position, geometry_supernode_idx, geometry_batch_idx, surface_anchor_position,
+                  volume_anchor_position, geometry_design_parameters, inflow_design_parameters)  # fmt: skip
+        if world == 1 or split is False:
+            return self._stream(*shared, query_surface_position, query_volume_position, chunk_size, progress, on_chunk)
+        queries = {"surface": query_surface_position, "volume": query_volume_position}
+        counts = {b: q.shape[1] for b, q in queries.items() if q is not None}
+        check_shares("AnchoredBranchedUPT.stream", counts, world)
+        bounds = {b: share(count, rank, world) for b, count in counts.items()}
+        local = {b: None if q is None else q[:, slice(*bounds[b])] for b, q in queries.items()}
+        with together("AnchoredBranchedUPT.stream"):
+            out = self._stream(*shared, local["surface"], local["volume"], chunk_size,
+                               progress if rank == 0 else False, on_chunk)  # fmt: skip
+        gathered = {}
+        for name, value in out.items():
+            if not name.startswith("query_"):  # anchor predictions: every rank has them all
+                gathered[name] = value
+                continue
+            branch = name.removeprefix("query_").partition("_")[0]  # query_<branch>_<field>
+            whole = gather_points(value.contiguous(), counts[branch], gather)
+            if whole is not None:
+                gathered[name] = whole
+        return gathered
+
+    def _stream(
+        self,
+        geometry_position: torch.Tensor,
+        geometry_supernode_idx: torch.Tensor,
+        geometry_batch_idx: torch.Tensor | None,
+        surface_anchor_position: torch.Tensor,
+        volume_anchor_position: torch.Tensor,
+        geometry_design_parameters: torch.Tensor | None,
+        inflow_design_parameters: torch.Tensor | None,
+        query_surface_position: torch.Tensor | None,
+        query_volume_position: torch.Tensor | None,
+        chunk_size: int,
+        progress: bool | None,
+        on_chunk: Callable[[str, int, int], None] | None,
+    ) -> dict[str, torch.Tensor]:
+        """``stream`` in one process."""
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
         if self.mixing_blocks:

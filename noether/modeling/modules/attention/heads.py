@@ -7,9 +7,10 @@ from torch import nn
 from noether.core.schemas.modules.attention import AttentionConfig
 from noether.modeling.functional.init import init_linears
 from noether.modeling.functional.rope import Freqs, rope
+from noether.modeling.modules.factory import FactoryModule
 
 
-class MultiHeadAttentionBase(nn.Module):
+class MultiHeadAttentionBase(FactoryModule):
     """Owns ``proj`` (and ``q_norm``/``k_norm`` when ``qk_norm``); subclasses own the input projections.
 
     Projection outputs are laid out as (part, head, head_dim), part being q/k/v,

@@ -9,6 +9,7 @@ from torch import nn
 
 from noether.modeling.functional.modulation import modulate_gate, modulate_scale_shift
 from noether.modeling.modules.blocks.transformer.config import BlockOptions
+from noether.modeling.modules.factory import FactoryModule
 from noether.modeling.modules.layers.drop_path.config import UnquantizedDropPathConfig
 from noether.modeling.modules.layers.drop_path.module import UnquantizedDropPath
 from noether.modeling.modules.layers.layer_scale.config import LayerScaleConfig
@@ -60,7 +61,7 @@ def call_arguments(owner: str, given: dict[str, Any], attn_kwargs: Mapping[str, 
     return {**given, **{k: v for k, v in attn_kwargs.items() if v is not None or k not in given}}
 
 
-class ResidualBlock(nn.Module):
+class ResidualBlock(FactoryModule):
     """Two pre-norm residual branches (attention, then MLP), optionally modulated by a condition (adaLN-Zero, DiT).
 
     With ``condition_dim``, a zero-initialised ``modulation`` projection maps the

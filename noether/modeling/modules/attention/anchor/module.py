@@ -2,7 +2,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import torch
-from torch import nn
 
 from noether.core.schemas.modules.attention import AttentionConfig, AttentionPattern, TokenSpec
 from noether.modeling.functional.rope import Freqs
@@ -16,9 +15,10 @@ from noether.modeling.modules.attention.kv_cache import KVCache
 from noether.modeling.modules.attention.mixed.config import MixedAttentionConfig
 from noether.modeling.modules.attention.mixed.layout import Group, Pattern, TokenSpecs, as_token_specs
 from noether.modeling.modules.attention.mixed.module import MixedAttention
+from noether.modeling.modules.factory import Device, FactoryModule
 
 
-class MultiBranchAnchorAttention(nn.Module):
+class MultiBranchAnchorAttention(FactoryModule):
     """Anchor attention (AB-UPT): derives attention patterns from branches, runs ``MixedAttention``.
 
     A token group belongs to the branch whose name, followed by ``_``, starts the
@@ -30,7 +30,7 @@ class MultiBranchAnchorAttention(nn.Module):
 
     config_class: ClassVar[type[MultiBranchAnchorAttentionConfig]] = MultiBranchAnchorAttentionConfig
 
-    def __init__(self, config: AttentionConfig) -> None:
+    def __init__(self, config: AttentionConfig, *, device: Device = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         config = self.config = self.config_class.coerce(config)
         generic = {name: getattr(config, name) for name in AttentionConfig.model_fields if name != "head_dim"}

@@ -6,6 +6,7 @@ from noether.modeling.functional.rope import Freqs
 from noether.modeling.modules.attention.dot_product.config import DotProductAttentionConfig
 from noether.modeling.modules.attention.heads import MultiHeadAttentionBase
 from noether.modeling.modules.attention.masks import sdpa_mask
+from noether.modeling.modules.factory import Device
 
 
 class QKVAttention(MultiHeadAttentionBase):
@@ -13,7 +14,7 @@ class QKVAttention(MultiHeadAttentionBase):
 
     qkv: nn.Linear
 
-    def __init__(self, config: AttentionConfig) -> None:
+    def __init__(self, config: AttentionConfig, *, device: Device = None, dtype: torch.dtype | None = None) -> None:
         super().__init__(config, qkv=nn.Linear(config.hidden_dim, 3 * config.hidden_dim, bias=config.bias))
 
     def project(self, x: torch.Tensor, part: int) -> torch.Tensor:
@@ -30,7 +31,7 @@ class QKVAttention(MultiHeadAttentionBase):
 class DotProductAttention(QKVAttention):
     """Multi-head self-attention through ``F.scaled_dot_product_attention``."""
 
-    def __init__(self, config: AttentionConfig) -> None:
+    def __init__(self, config: AttentionConfig, *, device: Device = None, dtype: torch.dtype | None = None) -> None:
         super().__init__(DotProductAttentionConfig.coerce(config))
 
     def forward(

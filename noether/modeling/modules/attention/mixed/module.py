@@ -18,6 +18,7 @@ from noether.modeling.modules.attention.mixed.layout import (
     as_patterns,
     as_token_specs,
 )
+from noether.modeling.modules.factory import Device
 
 
 class MixedAttention(QKVAttention):
@@ -34,7 +35,7 @@ class MixedAttention(QKVAttention):
     evaluated in chunks against cached anchors.
     """
 
-    def __init__(self, config: AttentionConfig) -> None:
+    def __init__(self, config: AttentionConfig, *, device: Device = None, dtype: torch.dtype | None = None) -> None:
         super().__init__(MixedAttentionConfig.coerce(config))
 
     def example_inputs(self, batch_size: int, tokens: int) -> tuple[tuple[Any, ...], dict[str, Any]]:

@@ -8,6 +8,7 @@ from noether.modeling.functional.rope import Freqs
 from noether.modeling.modules.attention.heads import MultiHeadAttentionBase
 from noether.modeling.modules.attention.masks import sdpa_mask
 from noether.modeling.modules.attention.perceiver.config import PerceiverAttentionConfig
+from noether.modeling.modules.factory import Device
 
 
 class PerceiverAttention(MultiHeadAttentionBase):
@@ -16,7 +17,7 @@ class PerceiverAttention(MultiHeadAttentionBase):
     kv: nn.Linear
     q: nn.Linear
 
-    def __init__(self, config: AttentionConfig) -> None:
+    def __init__(self, config: AttentionConfig, *, device: Device = None, dtype: torch.dtype | None = None) -> None:
         config = PerceiverAttentionConfig.coerce(config)
         kv_dim = config.kv_dim or config.hidden_dim
         kv = nn.Linear(kv_dim, 2 * config.hidden_dim, bias=config.bias)

@@ -10,6 +10,7 @@ from noether.modeling.functional.init import base_mode, check_init_mode
 from noether.modeling.modules.attention.heads import check_dtype
 from noether.modeling.modules.attention.masks import legacy_padding
 from noether.modeling.modules.attention.transolver.config import TransolverAttentionConfig
+from noether.modeling.modules.factory import Device, FactoryModule
 from noether.modeling.modules.layers.linear_projection.config import LinearProjectionConfig
 from noether.modeling.modules.layers.linear_projection.module import LinearProjection
 
@@ -26,7 +27,7 @@ def zero_(projection: nn.Module) -> None:
             parameter.zero_()
 
 
-class SliceAttention(nn.Module):
+class SliceAttention(FactoryModule):
     """Shared by Transolver and Transolver++: slice, attend among slices, de-slice.
 
     Tokens are softly assigned to ``num_slices`` slices per head; each slice token
@@ -35,7 +36,9 @@ class SliceAttention(nn.Module):
     linear in the number of tokens.
     """
 
-    def __init__(self, config: TransolverAttentionConfig) -> None:
+    def __init__(
+        self, config: TransolverAttentionConfig, *, device: Device = None, dtype: torch.dtype | None = None
+    ) -> None:
         super().__init__()
         check_init_mode(type(self).__name__, config.init_weights)
         self.num_heads = config.num_heads
@@ -89,7 +92,7 @@ class SliceAttention(nn.Module):
 class TransolverAttention(SliceAttention):
     """Transolver's physics-attention with a learnable per-head temperature (initially 0.5)."""
 
-    def __init__(self, config: AttentionConfig) -> None:
+    def __init__(self, config: AttentionConfig, *, device: Device = None, dtype: torch.dtype | None = None) -> None:
         config = TransolverAttentionConfig.coerce(config)
         super().__init__(config)
         d, hidden, mode = self.head_dim, config.hidden_dim, config.init_weights

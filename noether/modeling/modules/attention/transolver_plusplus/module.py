@@ -6,6 +6,7 @@ from noether.core.schemas.modules.attention import AttentionConfig
 from noether.modeling.functional.init import init_linears
 from noether.modeling.modules.attention.transolver.module import SliceAttention, linear, zero_
 from noether.modeling.modules.attention.transolver_plusplus.config import TransolverPlusPlusAttentionConfig
+from noether.modeling.modules.factory import Device
 
 
 class Exp(nn.Module):
@@ -37,7 +38,7 @@ class TransolverPlusPlusAttention(SliceAttention):
     1.x) feeds both the assignment and the slice features.
     """
 
-    def __init__(self, config: AttentionConfig) -> None:
+    def __init__(self, config: AttentionConfig, *, device: Device = None, dtype: torch.dtype | None = None) -> None:
         config = TransolverPlusPlusAttentionConfig.coerce(config)
         super().__init__(config)
         d, hidden, mode, slices = self.head_dim, config.hidden_dim, config.init_weights, config.num_slices

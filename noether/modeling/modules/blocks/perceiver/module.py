@@ -7,6 +7,7 @@ from noether.modeling.functional.modulation import modulate_scale_shift
 from noether.modeling.functional.rope import Freqs
 from noether.modeling.modules.blocks.base import AttentionCall, ResidualBlock, call_arguments
 from noether.modeling.modules.blocks.perceiver.config import PerceiverBlockConfig
+from noether.modeling.modules.factory import Device
 
 
 class PerceiverBlock(ResidualBlock):
@@ -16,7 +17,13 @@ class PerceiverBlock(ResidualBlock):
     wide, the layout of 1.x checkpoints).
     """
 
-    def __init__(self, config: PerceiverBlockConfig | Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        config: PerceiverBlockConfig | Mapping[str, Any],
+        *,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         config = PerceiverBlockConfig.coerce(config)
         self.config = config
         super().__init__(config)

@@ -6,16 +6,23 @@ from torch import nn
 
 from noether.modeling.modules.blocks.stack.config import TransformerStackConfig
 from noether.modeling.modules.blocks.transformer.module import TransformerBlock
+from noether.modeling.modules.factory import Device, FactoryModule
 
 
-class TransformerStack(nn.Module):
+class TransformerStack(FactoryModule):
     """``depth`` transformer blocks applied in turn; keyword arguments reach every block.
 
     With anchor attention and a shared ``KVCache`` this is what ``stream_queries``
     runs: anchors once, then query chunks through every layer.
     """
 
-    def __init__(self, config: TransformerStackConfig | Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        config: TransformerStackConfig | Mapping[str, Any],
+        *,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         config = TransformerStackConfig.coerce(config)
         self.config = config

@@ -9,6 +9,7 @@ from noether.modeling.functional.rope import Freqs
 from noether.modeling.modules.attention.kv_cache import KVCache
 from noether.modeling.modules.blocks.base import AttentionCall, ResidualBlock, call_arguments
 from noether.modeling.modules.blocks.transformer.config import TransformerBlockConfig
+from noether.modeling.modules.factory import Device
 
 TokenSpecs = Sequence[TokenSpec | Mapping[str, int | None]]
 
@@ -23,7 +24,13 @@ class TransformerBlock(ResidualBlock):
     ``block(x, token_specs, condition=..., freqs=...)``.
     """
 
-    def __init__(self, config: TransformerBlockConfig | Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        config: TransformerBlockConfig | Mapping[str, Any],
+        *,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         config = TransformerBlockConfig.coerce(config)
         self.config = config
         super().__init__(config)

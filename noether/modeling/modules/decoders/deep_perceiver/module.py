@@ -6,16 +6,23 @@ from torch import nn
 
 from noether.modeling.modules.blocks.perceiver.module import PerceiverBlock
 from noether.modeling.modules.decoders.deep_perceiver.config import DeepPerceiverDecoderConfig
+from noether.modeling.modules.factory import Device, FactoryModule
 
 
-class DeepPerceiverDecoder(nn.Module):
+class DeepPerceiverDecoder(FactoryModule):
     """``depth`` Perceiver blocks: queries attend to ``kv`` (cross-attention only), each block refining them.
 
     Queries never attend to each other, so any subset of them decodes to the same
     values: query points can be decoded in chunks.
     """
 
-    def __init__(self, config: DeepPerceiverDecoderConfig | Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        config: DeepPerceiverDecoderConfig | Mapping[str, Any],
+        *,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         config = DeepPerceiverDecoderConfig.coerce(config)
         self.config = config

@@ -6,11 +6,12 @@ from torch import nn
 
 from noether.modeling.functional.geometric import knn, radius
 from noether.modeling.modules.encoders.supernode_pooling.config import SupernodePoolingConfig
+from noether.modeling.modules.factory import Device, FactoryModule
 from noether.modeling.modules.layers.continuous_sincos_embed.module import ContinuousSincosEmbed
 from noether.modeling.modules.layers.linear_projection.module import LinearProjection
 
 
-class SupernodePooling(nn.Module):
+class SupernodePooling(FactoryModule):
     """Supernode pooling (UPT, AB-UPT): a point cloud becomes one token per supernode.
 
     Each supernode (a subset of the points, given by index) gathers messages from
@@ -20,7 +21,13 @@ class SupernodePooling(nn.Module):
     the number of edges; the neighbour search works in bounded blocks.
     """
 
-    def __init__(self, config: SupernodePoolingConfig | Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        config: SupernodePoolingConfig | Mapping[str, Any],
+        *,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         config = SupernodePoolingConfig.coerce(config)
         self.config = config

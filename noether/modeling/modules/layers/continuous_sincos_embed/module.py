@@ -2,13 +2,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
-from torch import nn
 
 from noether.modeling.functional.rope import wave_frequencies
+from noether.modeling.modules.factory import Device, FactoryModule
 from noether.modeling.modules.layers.continuous_sincos_embed.config import ContinuousSincosEmbeddingConfig
 
 
-class ContinuousSincosEmbed(nn.Module):
+class ContinuousSincosEmbed(FactoryModule):
     """The transformer's sinusoidal position encoding, for continuous coordinates of any dimension.
 
     Each axis gets an equal share of the features, half sines and half cosines of
@@ -19,7 +19,13 @@ class ContinuousSincosEmbed(nn.Module):
     omega: torch.Tensor
     padding_tensor: torch.Tensor
 
-    def __init__(self, config: ContinuousSincosEmbeddingConfig | Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        config: ContinuousSincosEmbeddingConfig | Mapping[str, Any],
+        *,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         config = ContinuousSincosEmbeddingConfig.coerce(config)
         self.hidden_dim = config.hidden_dim

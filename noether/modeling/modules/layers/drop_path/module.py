@@ -2,19 +2,25 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
-from torch import nn
 
+from noether.modeling.modules.factory import Device, FactoryModule
 from noether.modeling.modules.layers.drop_path.config import UnquantizedDropPathConfig
 
 
-class UnquantizedDropPath(nn.Module):
+class UnquantizedDropPath(FactoryModule):
     """Zeroes a residual branch for a random subset of samples (each with ``drop_prob``), in training only.
 
     "Unquantized": every sample draws its own keep decision, so the kept fraction
     of a batch varies freely instead of being rounded to a fixed subset size.
     """
 
-    def __init__(self, config: UnquantizedDropPathConfig | Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        config: UnquantizedDropPathConfig | Mapping[str, Any],
+        *,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         config = UnquantizedDropPathConfig.coerce(config)
         self.drop_prob = config.drop_prob

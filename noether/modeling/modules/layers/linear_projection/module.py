@@ -5,15 +5,22 @@ import torch
 from torch import nn
 
 from noether.modeling.functional.init import init_linears
+from noether.modeling.modules.factory import Device, FactoryModule
 from noether.modeling.modules.layers.linear_projection.config import LinearProjectionConfig
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 
 
-class LinearProjection(nn.Module):
+class LinearProjection(FactoryModule):
     """``project``: nn.Linear, a 1x1 convolution, or nn.Identity (state-dict key ``project.*``)."""
 
-    def __init__(self, config: LinearProjectionConfig | Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        config: LinearProjectionConfig | Mapping[str, Any],
+        *,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         config = LinearProjectionConfig.coerce(config)
         self.project: nn.Module

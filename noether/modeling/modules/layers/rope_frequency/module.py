@@ -2,13 +2,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
-from torch import nn
 
 from noether.modeling.functional.rope import Freqs, wave_frequencies
+from noether.modeling.modules.factory import Device, FactoryModule
 from noether.modeling.modules.layers.rope_frequency.config import RopeFrequencyConfig
 
 
-class RopeFrequency(nn.Module):
+class RopeFrequency(FactoryModule):
     """Rotations for RoPE (Su et al. 2021) at continuous coordinates.
 
     Each coordinate axis gets an equal share of the rotated feature pairs, with
@@ -20,7 +20,13 @@ class RopeFrequency(nn.Module):
 
     omega: torch.Tensor
 
-    def __init__(self, config: RopeFrequencyConfig | Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        config: RopeFrequencyConfig | Mapping[str, Any],
+        *,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         config = RopeFrequencyConfig.coerce(config)
         self.hidden_dim = config.hidden_dim

@@ -4,12 +4,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from noether.modeling.modules.factory import Device, FactoryModule
 from noether.modeling.modules.layers.continuous_sincos_embed.module import ContinuousSincosEmbed
 from noether.modeling.modules.layers.linear_projection.module import LinearProjection
 from noether.modeling.modules.layers.scalar_conditioner.config import ScalarsConditionerConfig
 
 
-class ScalarsConditioner(nn.Module):
+class ScalarsConditioner(FactoryModule):
     """Scalars -> one conditioning vector (batch, condition_dim) for conditioned blocks (``condition_dim``).
 
     Each scalar gets a sin-cos embedding and its own one-layer MLP; the results are
@@ -17,7 +18,13 @@ class ScalarsConditioner(nn.Module):
     scalars by keyword (``conditioner(velocity=v, yaw=a)``) so their order cannot drift.
     """
 
-    def __init__(self, config: ScalarsConditionerConfig | Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        config: ScalarsConditionerConfig | Mapping[str, Any],
+        *,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         config = ScalarsConditionerConfig.coerce(config)
         self.hidden_dim, self.num_scalars = config.hidden_dim, config.num_scalars

@@ -2,8 +2,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from noether.modeling.modules.factory import Device, FactoryModule
 
-class TransformerBatchNorm(nn.Module):
+
+class TransformerBatchNorm(FactoryModule):
     """Batch norm over the tokens of each sample (each sample is its own batch), with LayerNorm's interface.
 
     Statistics are always those of the input (no running statistics), so train and
@@ -11,7 +13,16 @@ class TransformerBatchNorm(nn.Module):
     leaves it alone.
     """
 
-    def __init__(self, num_features: int, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        *,
+        device: Device = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         if bias and not elementwise_affine:
             raise ValueError("TransformerBatchNorm: bias needs elementwise_affine")

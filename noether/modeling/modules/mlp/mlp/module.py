@@ -7,13 +7,16 @@ from torch import nn
 
 from noether.modeling.functional.activation import activation
 from noether.modeling.functional.init import init_linears
+from noether.modeling.modules.factory import Device, FactoryModule
 from noether.modeling.modules.mlp.mlp.config import MLPConfig
 
 
-class MLP(nn.Module):
+class MLP(FactoryModule):
     """``mlp``: a Sequential of Linear and activation layers (keys ``mlp.0.*``, ``mlp.2.*``, ...)."""
 
-    def __init__(self, config: MLPConfig | Mapping[str, Any]) -> None:
+    def __init__(
+        self, config: MLPConfig | Mapping[str, Any], *, device: Device = None, dtype: torch.dtype | None = None
+    ) -> None:
         super().__init__()
         config = MLPConfig.coerce(config)
         dims = [

@@ -6,13 +6,16 @@ from torch import nn
 
 from noether.modeling.functional.activation import activation
 from noether.modeling.functional.init import init_linears
+from noether.modeling.modules.factory import Device, FactoryModule
 from noether.modeling.modules.mlp.up_act_down_mlp.config import UpActDownMLPConfig
 
 
-class UpActDownMlp(nn.Module):
+class UpActDownMlp(FactoryModule):
     """``fc2(act(fc1(x)))`` with ``fc1``: input -> hidden and ``fc2``: hidden -> input."""
 
-    def __init__(self, config: UpActDownMLPConfig | Mapping[str, Any]) -> None:
+    def __init__(
+        self, config: UpActDownMLPConfig | Mapping[str, Any], *, device: Device = None, dtype: torch.dtype | None = None
+    ) -> None:
         super().__init__()
         config = UpActDownMLPConfig.coerce(config)
         self.fc1 = nn.Linear(config.input_dim, config.hidden_dim, bias=config.bias)

@@ -1,0 +1,185 @@
+"""Query points split across processes: gloo, 2 CPU processes; outputs equal one process, failures raise everywhere."""
+
+import datetime
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from noether.modeling.distributed import check_shares, share
+from noether.modeling.models import AnchoredBranchedUPT
+from noether.modeling.modules import TransformerStack
+from noether.modeling.streaming import stream_queries
+
+D = 16
+STACK = {
+    "depth": 2,
+    "block": {"hidden_dim": D, "num_heads": 2, "mlp_expansion_factor": 2, "attention_constructor": "joint_anchor",
+              "attention_arguments": {"branches": ["surface", "volume"]}},
+}  # fmt: skip
+ANCHORS = [("surface_anchors", 5), ("volume_anchors", 4)]
+AB_UPT = {
+    "hidden_dim": D, "geometry_depth": 1, "physics_blocks": ["perceiver", "cross", "joint"], "num_surface_blocks": 1,
+    "num_volume_blocks": 1,
+    "transformer_block_config": {"hidden_dim": D, "num_heads": 2, "mlp_expansion_factor": 2, "use_rope": True},
+    "supernode_pooling_config": {"hidden_dim": D, "input_dim": 3, "radius": 0.5},
+    "data_specs": {"position_dim": 3, "surface_output_dims": {"pressure": 1}, "volume_output_dims": {"velocity": 3}},
+}  # fmt: skip
+
+
+def stack_inputs():
+    g = torch.Generator().manual_seed(3)
+    anchors = torch.randn(2, 9, D, generator=g)
+    queries = {
+        "surface_queries": torch.randn(2, 11, D, generator=g),
+        "volume_queries": torch.randn(2, 6, D, generator=g),
+    }
+    return anchors, queries
+
+
+def model_inputs():
+    g = torch.Generator().manual_seed(4)
+    points = torch.rand(60, 3, generator=g)
+    return {
+        "geometry_position": points, "geometry_supernode_idx": torch.arange(0, 60, 6),
+        "geometry_batch_idx": torch.zeros(60, dtype=torch.long),
+        "surface_anchor_position": torch.rand(1, 7, 3, generator=g),
+        "volume_anchor_position": torch.rand(1, 6, 3, generator=g),
+        "query_surface_position": torch.rand(1, 13, 3, generator=g),
+        "query_volume_position": torch.rand(1, 8, 3, generator=g),
+    }  # fmt: skip
+
+
+def built(kind):
+    torch.manual_seed(0)
+    return (TransformerStack(STACK) if kind == "stack" else AnchoredBranchedUPT(AB_UPT)).eval()
+
+
+def run(kind, gather, fail_on=None):
+    module = built(kind)
+    if fail_on is not None and dist.get_rank() == fail_on:
+
+        def out_of_memory(*_):
+            raise MemoryError("out of memory on this rank")
+
+        for layer in module.modules():
+            layer.register_forward_pre_hook(out_of_memory)
+    if kind == "stack":
+        anchors, queries = stack_inputs()
+        return stream_queries(module, anchors, ANCHORS, queries, chunk_size=3, gather=gather)
+    return module.stream(**model_inputs(), chunk_size=4, gather=gather)
+
+
+def worker(rank, world, port, path, kind, gather, fail_on):
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=60))  # fmt: skip
+    try:
+        try:
+            result = run(kind, gather, fail_on)
+        except Exception as exc:
+            result = f"{type(exc).__name__}: {exc}"
+        torch.save(result, f"{path}/rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def on_two_ranks(tmp_path, kind, gather, fail_on=None):
+    mp.spawn(worker, args=(2, free_port(), str(tmp_path), kind, gather, fail_on), nprocs=2, join=True)
+    return [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)]
+
+
+def one_process(kind):
+    with torch.no_grad():
+        if kind == "stack":
+            anchors, queries = stack_inputs()
+            return stream_queries(built(kind), anchors, ANCHORS, queries, chunk_size=3)
+        return built(kind).stream(**model_inputs(), chunk_size=4)
+
+
+def test_shares_are_contiguous_and_cover_every_point():
+    assert [share(11, r, 2) for r in range(2)] == [(0, 6), (6, 11)]
+    assert [share(10, r, 3) for r in range(3)] == [(0, 4), (4, 7), (7, 10)]
+    with pytest.raises(ValueError, match=r"query groups \{'volume_queries': 1\} have fewer points than the 2 ranks"):
+        check_shares("stream_queries", {"surface_queries": 5, "volume_queries": 1}, 2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["stack", "ab_upt"])
+def test_split_streaming_equals_one_process_for_every_gather(tmp_path, kind):
+    expected = one_process(kind)
+    for gather in ("all", "rank0", "none"):
+        rank0, rank1 = on_two_ranks(tmp_path, kind, gather)
+        assert isinstance(rank0, dict), rank0
+        assert isinstance(rank1, dict), rank1
+        for name, value in expected.items():
+            query = name.startswith("query_") or name.endswith("_queries")
+            if gather == "none" and query:  # each rank: its share of a query group
+                first, second = share(value.shape[1], 0, 2), share(value.shape[1], 1, 2)
+                torch.testing.assert_close(rank0[name], value[:, slice(*first)], atol=1e-5, rtol=1e-4)
+                torch.testing.assert_close(rank1[name], value[:, slice(*second)], atol=1e-5, rtol=1e-4)
+                continue
+            torch.testing.assert_close(rank0[name], value, atol=1e-5, rtol=1e-4)
+            if gather == "all" or not query:
+                torch.testing.assert_close(rank1[name], value, atol=1e-5, rtol=1e-4)
+            else:
+                assert name not in rank1  # rank0 gathers: the others keep nothing of the queries
+        assert set(rank0) == set(expected)
+
+
+@pytest.mark.slow
+def test_a_failing_rank_raises_on_every_rank_instead_of_hanging(tmp_path):
+    rank0, rank1 = on_two_ranks(tmp_path, "stack", "all", fail_on=1)
+    message = "RuntimeError: stream_queries failed on rank 1 of 2: rank 1: MemoryError: out of memory on this rank"
+    assert rank0 == message
+    assert rank1 == message
+
+
+@pytest.mark.slow
+def test_cli_run_under_torchrun_equals_one_process(tmp_path):
+    example = (Path(__file__).parents[2] / "examples" / "ab_upt.yaml").read_text()
+    smaller = [("hidden_dim: 192", "hidden_dim: 32"), ("num_heads: 3", "num_heads: 2"),
+               ("geometry: 16384", "geometry: 512"), ("supernodes: 2048", "supernodes: 64"),
+               ("_anchors: 4096", "_anchors: 64"), ("surface_queries: 500000", "surface_queries: 1001"),
+               ("volume_queries: 500000", "volume_queries: 999"), ("chunk_size: 16384", "chunk_size: 256")]  # fmt: skip
+    for old, new in smaller:
+        assert old in example
+        example = example.replace(old, new)
+    (tmp_path / "small.yaml").write_text(example)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cli = ["-m", "noether", "run", "small.yaml", "--no-progress"]
+    subprocess.run([sys.executable, *cli, "--output", "one.npz"], cwd=tmp_path, check=True, env=env)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+    two = subprocess.run(
+        [*torchrun, *cli, "--output", "two.npz"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert two.returncode == 0, two.stderr
+    assert two.stdout.count("throughput") == 1  # rank 0 reports
+    assert "processes           2 (torchrun, gloo), 1 thread each" in two.stdout
+    subprocess.run([*torchrun, *cli, "--output", "part{rank}.npz"], cwd=tmp_path, env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    one, two_ = np.load(tmp_path / "one.npz"), np.load(tmp_path / "two.npz")
+    parts = [np.load(tmp_path / f"part{r}.npz") for r in range(2)]
+    assert sorted(one) == sorted(two_) == sorted(parts[0])
+    for name in one:
+        np.testing.assert_allclose(two_[name], one[name], atol=1e-5, rtol=1e-4)
+        joined = np.concatenate([p[name] for p in parts], axis=1) if name.startswith("query_") else parts[1][name]
+        np.testing.assert_allclose(joined, one[name], atol=1e-5, rtol=1e-4)
+    unstreamed = example.replace("run:\n  chunk_size: 256", "run:\n  batch_size: 1")
+    (tmp_path / "unstreamed.yaml").write_text(unstreamed)
+    refused = subprocess.run([*torchrun, "-m", "noether", "run", "unstreamed.yaml"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True)  # fmt: skip
+    assert refused.returncode != 0
+    assert "2 processes split the query points of a streamed run; set run.chunk_size" in refused.stderr
