@@ -424,3 +424,23 @@ def test_token_specs_as_tuples_dicts_or_configs_are_one_layout():
     torch.testing.assert_close(module(x, [{n: s} for n, s in SIZES.items()]), as_configs)
     with pytest.raises(ValidationError, match=r"surface_anchors\n  Input should be greater than or equal to 0"):
         module(x, [("surface_anchors", -1)])
+
+
+def test_a_token_layout_is_checked_once_and_remembered(monkeypatch):
+    from noether.modeling.modules.attention.mixed import module as mixed_module
+
+    builds = []
+    original = mixed_module.TokenLayout.build
+    monkeypatch.setattr(mixed_module.TokenLayout, "build", lambda *a: builds.append(a[3]) or original(*a))
+    anchor = JointAnchorAttention(cfg(branches=["surface", "volume"])).eval()
+    x = torch.randn(1, N, D)
+    first = anchor(x, SPECS)
+    torch.testing.assert_close(anchor(x, [{n: s} for n, s in SIZES.items()]), first)  # same groups, other form
+    assert builds == [N]
+    shorter = [TokenSpec(name=n, size=s - 1 if n == "volume_queries" else s) for n, s in SIZES.items()]
+    anchor(x[:, :-1], shorter)
+    assert builds == [N, N - 1]
+    with pytest.raises(ValueError, match=r"Token specs total size 22 .* != tensor size 21"):
+        anchor(x[:, :-1], SPECS)  # a layout that failed its check is never remembered
+    with pytest.raises(ValueError, match=r"Token specs total size 22 .* != tensor size 21"):
+        anchor(x[:, :-1], SPECS)

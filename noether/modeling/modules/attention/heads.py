@@ -62,6 +62,8 @@ class MultiHeadAttentionBase(FactoryModule):
         check_dtype(type(self).__name__, name, x, self.proj.weight)
 
     def check_freqs(self, **freqs: Freqs | None) -> None:
+        if not self.use_rope and all(value is None for value in freqs.values()):
+            return
         given = [name for name, value in freqs.items() if value is not None]
         if self.use_rope and len(given) != len(freqs):
             missing = ", ".join(name for name in freqs if name not in given)
@@ -88,8 +90,8 @@ class MultiHeadAttentionBase(FactoryModule):
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
 
     def project_out(self, x: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = self.proj_dropout(self.proj(x))
-        return out
+        out: torch.Tensor = self.proj(x)
+        return self.proj_dropout(out) if self.training else out  # eval: not even the module call
 
 
 def check_dtype(owner: str, name: str, x: torch.Tensor, weight: torch.Tensor) -> None:

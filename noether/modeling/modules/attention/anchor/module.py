@@ -35,6 +35,7 @@ class MultiBranchAnchorAttention(FactoryModule):
         config = self.config = self.config_class.coerce(config)
         generic = {name: getattr(config, name) for name in AttentionConfig.model_fields if name != "head_dim"}
         self.mixed_attention = MixedAttention(MixedAttentionConfig.from_dict(generic))
+        self._plans: dict[tuple[Group, ...], Sequence[Pattern | AttentionPattern]] = {}
 
     def forward(
         self,
@@ -52,10 +53,23 @@ class MultiBranchAnchorAttention(FactoryModule):
         """
         specs = as_token_specs(token_specs)
         out: torch.Tensor = self.mixed_attention(
-            x, specs, self.plan(specs), freqs=freqs, kv_cache=kv_cache, attn_mask=attn_mask,
+            x, specs, self._plan(specs), freqs=freqs, kv_cache=kv_cache, attn_mask=attn_mask,
             key_padding_mask=key_padding_mask,
         )  # fmt: skip
         return out
+
+    def _plan(self, specs: list[Group]) -> Sequence[Pattern | AttentionPattern]:
+        """``plan(specs)``, remembered per specs outside ``torch.compile`` (see ``MixedAttention._layout``)."""
+        if torch.compiler.is_compiling():
+            return self.plan(specs)
+        key = tuple(specs)
+        patterns = self._plans.get(key)
+        if patterns is None:
+            patterns = self.plan(specs)
+            if len(self._plans) >= 64:
+                self._plans.clear()
+            self._plans[key] = patterns
+        return patterns
 
     def prefill_kv(
         self,

@@ -33,6 +33,9 @@ def as_token_specs(specs: TokenSpecs) -> list[Group]:
     """Token groups from TokenSpec objects, ``{name: size}`` pairs, or ``(name, size)`` tuples."""
     out = []
     for spec in specs:
+        if type(spec) is Group:
+            out.append(spec)
+            continue
         if isinstance(spec, TokenSpec):
             out.append(Group(spec.name, spec.size))
             continue
@@ -52,7 +55,16 @@ def as_patterns(patterns: Patterns) -> list[Pattern]:
     """Patterns from AttentionPattern objects, mappings of their fields, or ``(queries, keys)`` tuples."""
     out = []
     for p in patterns:
-        if isinstance(p, tuple):
+        if type(p) is Pattern:
+            out.append(p)
+        elif (
+            type(p) is dict
+            and len(p) == 2
+            and _plain_names(p.get("query_tokens"))
+            and _plain_names(p.get("key_value_tokens"))
+        ):  # plainly valid: no config object (what from_dict would give, without its cost)
+            out.append(Pattern(tuple(p["query_tokens"]), tuple(p["key_value_tokens"])))
+        elif isinstance(p, tuple):
             out.append(Pattern(tuple(p[0]), tuple(p[1])))
         elif isinstance(p, AttentionPattern):
             out.append(Pattern(tuple(p.query_tokens), tuple(p.key_value_tokens)))
@@ -60,6 +72,10 @@ def as_patterns(patterns: Patterns) -> list[Pattern]:
             checked = AttentionPattern.from_dict(p)
             out.append(Pattern(tuple(checked.query_tokens), tuple(checked.key_value_tokens)))
     return out
+
+
+def _plain_names(names: Any) -> bool:
+    return type(names) is list and len(names) > 0 and all(type(n) is str for n in names)
 
 
 class TokenLayout(NamedTuple):

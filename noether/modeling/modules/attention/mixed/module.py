@@ -11,6 +11,7 @@ from noether.modeling.modules.attention.kv_cache import KVCache
 from noether.modeling.modules.attention.masks import check_attn_mask, check_key_padding_mask, legacy_padding
 from noether.modeling.modules.attention.mixed.config import MixedAttentionConfig
 from noether.modeling.modules.attention.mixed.layout import (
+    Group,
     Pattern,
     Patterns,
     TokenLayout,
@@ -37,6 +38,7 @@ class MixedAttention(QKVAttention):
 
     def __init__(self, config: AttentionConfig, *, device: Device = None, dtype: torch.dtype | None = None) -> None:
         super().__init__(MixedAttentionConfig.coerce(config))
+        self._layouts: dict[tuple[Any, ...], TokenLayout] = {}
 
     def example_inputs(self, batch_size: int, tokens: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Random inputs (``bench``, ``doctor``): two groups of ``tokens``, each attending to itself and the other."""
@@ -70,7 +72,7 @@ class MixedAttention(QKVAttention):
         self.check_input("x", x)
         self.check_freqs(freqs=freqs)
         specs, patterns = as_token_specs(token_specs), as_patterns(attention_patterns)
-        layout = TokenLayout.build(owner, specs, patterns, x.shape[1])
+        layout = self._layout(owner, specs, patterns, x.shape[1])
         batch, tokens, _ = x.shape
         if attention_mask is not None:
             key_padding_mask = legacy_padding(owner, attention_mask, key_padding_mask, batch, tokens)
@@ -82,8 +84,8 @@ class MixedAttention(QKVAttention):
                 "from a kv_cache, but none was given"
             )
         kv_groups = {name for p in patterns for name in p.key_value_tokens}
-        cached_keys = sorted(kv_groups.intersection(layout.cached))
-        if attn_mask is not None and cached_keys:
+        cached_keys = sorted(kv_groups.intersection(layout.cached)) if attn_mask is not None else []
+        if cached_keys:
             raise ValueError(
                 f"{owner}: attn_mask covers the tokens of x, but the key groups {cached_keys} come from the "
                 "kv_cache; mask padding with key_padding_mask"
@@ -105,19 +107,38 @@ class MixedAttention(QKVAttention):
                     f"{owner}: the key/value groups {list(pattern.key_value_tokens)} of attention pattern {index} "
                     f"hold no tokens, so {list(pattern.query_tokens)} would attend to nothing"
                 )
-        masks = Masks(attn_mask, key_padding_mask, layout, {})
-        if key_padding_mask is not None and kv_cache is not None:
-            masks.cached_sizes.update(
-                {n: kv_cache.load(self, n, q)[0].shape[2] for n in layout.cached if n in kv_groups}
-            )
+        masks = None
+        if attn_mask is not None or key_padding_mask is not None:
+            masks = Masks(attn_mask, key_padding_mask, layout, {})
+            if key_padding_mask is not None and kv_cache is not None:
+                masks.cached_sizes.update(
+                    {n: kv_cache.load(self, n, q)[0].shape[2] for n in layout.cached if n in kv_groups}
+                )
         if len(patterns) == 1 and patterns[0].query_tokens == layout.order:  # in order: no scatter into a buffer
             keys, values = pattern_kv[0]
-            result = self.attend(q, keys, values, masks.of(patterns[0]))
+            result = self.attend(q, keys, values, None if masks is None else masks.of(patterns[0]))
             return self.project_out(self.merge_heads(result))
         out = q.new_empty(batch, tokens, self.num_heads, self.head_dim)
         for group in self._equal_shapes(patterns, layout, pattern_kv):
             self._attend_group(group, layout, q, pattern_kv, masks, out)
         return self.project_out(out.view(batch, tokens, self.hidden_dim))
+
+    def _layout(self, owner: str, specs: list[Group], patterns: list[Pattern], tokens: int) -> TokenLayout:
+        """The checked layout, remembered per (specs, patterns, tokens) outside ``torch.compile``.
+
+        A module sees a handful of token layouts (training crops, inference chunks),
+        so checking each once takes the per-call Python work out of small inputs.
+        """
+        if torch.compiler.is_compiling():
+            return TokenLayout.build(owner, specs, patterns, tokens)
+        key = (tuple(specs), tuple(patterns), tokens)
+        layout = self._layouts.get(key)
+        if layout is None:
+            layout = TokenLayout.build(owner, specs, patterns, tokens)
+            if len(self._layouts) >= 64:  # many distinct layouts: keep the newest
+                self._layouts.clear()
+            self._layouts[key] = layout
+        return layout
 
     def _keys_values(
         self,
@@ -187,7 +208,7 @@ class MixedAttention(QKVAttention):
         layout: TokenLayout,
         q: torch.Tensor,
         pattern_kv: Sequence[tuple[torch.Tensor, torch.Tensor]],
-        masks: "Masks",
+        masks: "Masks | None",
         out: torch.Tensor,
     ) -> None:
         """One SDPA call for patterns of equal shapes; results written into ``out`` (b, n, h, d)."""
@@ -195,12 +216,15 @@ class MixedAttention(QKVAttention):
         ks = [pattern_kv[index][0] for index, _ in group]
         vs = [pattern_kv[index][1] for index, _ in group]
         if len(group) == 1:
-            result = self.attend(qs[0], ks[0], vs[0], masks.of(group[0][1]))
+            result = self.attend(qs[0], ks[0], vs[0], None if masks is None else masks.of(group[0][1]))
         else:
-            pattern_masks = [masks.of(p, batch=q.shape[0]) for _, p in group]
-            mask = None if pattern_masks[0] is None else torch.cat(pattern_masks)  # type: ignore[arg-type]
+            mask = None if masks is None else torch.cat([masks.of(p, batch=q.shape[0]) for _, p in group])  # type: ignore[misc]
             result = self.attend(torch.cat(qs), torch.cat(ks), torch.cat(vs), mask)
         for (_, pattern), chunk in zip(group, result.chunk(len(group)), strict=True):
+            span = layout.span(pattern.query_tokens)
+            if span is not None:
+                out[:, span[0] : span[1]] = chunk.transpose(1, 2)
+                continue
             offset = 0
             for name in pattern.query_tokens:
                 start, stop = layout.slices[name]
