@@ -21,13 +21,19 @@ from noether.modeling.modules.attention.mixed.layout import (
 )
 from noether.modeling.modules.factory import Device
 
+BATCH_PATTERNS_UP_TO = 4096
+"""Query tokens per pattern up to which patterns of equal shapes share one SDPA call.
+
+Sharing a call saves a kernel launch but concatenates the patterns' queries, keys
+and values; beyond a few thousand tokens the copies cost more than the launch."""
+
 
 class MixedAttention(QKVAttention):
     """Attention among named token groups of one concatenated sequence.
 
     One ``qkv`` projection covers the whole sequence; then each
     ``AttentionPattern`` (query groups attend to key/value groups) is one
-    attention, and patterns of equal shapes share a single
+    attention, and small patterns of equal shapes share a single
     ``scaled_dot_product_attention`` call, batched along the batch axis.
 
     With a ``KVCache``, the keys/values of every group used as keys/values are
@@ -196,10 +202,11 @@ class MixedAttention(QKVAttention):
         layout: TokenLayout,
         pattern_kv: Sequence[tuple[torch.Tensor, torch.Tensor]],
     ) -> list[list[tuple[int, Pattern]]]:
-        groups: dict[tuple[int, int], list[tuple[int, Pattern]]] = defaultdict(list)
+        groups: dict[tuple[int, ...], list[tuple[int, Pattern]]] = defaultdict(list)
         for index, pattern in enumerate(patterns):
             queries = sum(stop - start for start, stop in (layout.slices[n] for n in pattern.query_tokens))
-            groups[(queries, pattern_kv[index][0].shape[2])].append((index, pattern))
+            alone = (index,) if queries > BATCH_PATTERNS_UP_TO else ()
+            groups[(queries, pattern_kv[index][0].shape[2], *alone)].append((index, pattern))
         return list(groups.values())
 
     def _attend_group(
