@@ -10,7 +10,7 @@ Memory is reported two ways. Live tensors: the peak of CPU tensor bytes alive at
 judged on. RSS: the process's peak resident memory, which also counts what glibc keeps
 of freed activations (its dynamic mmap threshold keeps buffers of a few MiB in the heap).
 
-Run: python benchmarks/bench_blocks.py [--rounds N] [--chunk C] [--quick]
+Run: python benchmarks/bench_blocks.py [--rounds N] [--chunk C] [--quick] [--device cuda]
 """
 
 import argparse
@@ -27,27 +27,29 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--chunk", type=int, default=1024, help="query (and anchor) tokens per chunk")
     parser.add_argument("--quick", action="store_true", help="8,192 and 65,536 queries, for a smoke run")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (memory: then allocated CUDA memory)")
     args = parser.parse_args()
+    device = args.device
     small, large, chunk = (8192, 65536, 1024) if args.quick else (65536, 1_048_576, args.chunk)
     print(f"8 joint-anchor blocks; one-shot vs streamed in chunks of {chunk:,} tokens")
     times, rss = [], []
     for i in range(args.rounds):
         order = ("oneshot", "stream") if i % 2 == 0 else ("stream", "oneshot")
-        result = {mode: run("stack", mode, small, chunk) for mode in order}
+        result = {mode: run("stack", mode, small, chunk, device=device) for mode in order}
         assert abs(result["oneshot"]["checksum"] - result["stream"]["checksum"]) < 1e-2
         times.append(result["stream"]["seconds"] / result["oneshot"]["seconds"])
         rss.append((result["stream"]["growth"], result["oneshot"]["growth"]))
         print(f"  round {i}: one-shot {result['oneshot']['seconds']:.1f} s, "
               f"{result['oneshot']['growth'] / MiB:.0f} MiB RSS; streamed {result['stream']['seconds']:.1f} s, "
               f"{result['stream']['growth'] / MiB:.0f} MiB RSS")  # fmt: skip
-    tensors = {mode: run("stack", mode, small, chunk, "tensors")["growth"] for mode in ("oneshot", "stream")}
+    tensors = {mode: run("stack", mode, small, chunk, "tensors", device)["growth"] for mode in ("oneshot", "stream")}
     print(f"  live tensors at {small:,}: one-shot {tensors['oneshot'] / MiB:.0f} MiB, "
           f"streamed {tensors['stream'] / MiB:.0f} MiB")  # fmt: skip
     time_ratio = statistics.median(times)
     rss_ratio = statistics.median(stream / oneshot for stream, oneshot in rss)
     tensor_ratio = tensors["stream"] / tensors["oneshot"]
     streamed_small = statistics.median(stream for stream, _ in rss)
-    streamed_large = run("stack", "stream", large, chunk)
+    streamed_large = run("stack", "stream", large, chunk, device=device)
     flat = streamed_large["growth"] / streamed_small
     rate = 2 * large / streamed_large["seconds"]
     print(f"  streamed {large:,} q/branch: {streamed_large['seconds']:.1f} s, "
