@@ -104,3 +104,10 @@ def test_a_dtype_that_is_not_floating_point_is_refused():
         ValueError, match=r"DotProductAttention: dtype must be a floating-point dtype, got torch\.int64"
     ):
         DotProductAttention(BUILDS[DotProductAttention], dtype=torch.int64)
+
+
+def test_an_input_on_another_device_is_our_error_naming_both():
+    module = DotProductAttention(BUILDS[DotProductAttention], device="meta")
+    with pytest.raises(ValueError, match=r"DotProductAttention: x is on cpu but the module is on meta; move one"):
+        module(torch.randn(1, 3, D))
+    assert module(torch.randn(1, 3, D, device="meta")).device.type == "meta"

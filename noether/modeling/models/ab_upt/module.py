@@ -4,7 +4,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from noether.core.schemas.modules.attention import TokenSpec
 from noether.modeling.distributed import (
     Gather,
     check_gather,
@@ -16,6 +15,7 @@ from noether.modeling.distributed import (
 )
 from noether.modeling.models.ab_upt.config import BRANCHES, AnchorBranchedUPTConfig, field_slices
 from noether.modeling.modules.attention.kv_cache import KVCache
+from noether.modeling.modules.attention.mixed.layout import Group
 from noether.modeling.modules.blocks.perceiver.module import PerceiverBlock
 from noether.modeling.modules.blocks.transformer.module import TransformerBlock
 from noether.modeling.modules.encoders.supernode_pooling.module import SupernodePooling
@@ -125,7 +125,7 @@ class AnchoredBranchedUPT(FactoryModule):
     def physics(
         self,
         x: torch.Tensor,
-        specs: list[TokenSpec],
+        specs: list[Group],
         freqs: torch.Tensor,
         geometry: Geometry,
         condition: torch.Tensor | None,
@@ -144,7 +144,7 @@ class AnchoredBranchedUPT(FactoryModule):
         self,
         branch: str,
         x: torch.Tensor,
-        specs: list[TokenSpec],
+        specs: list[Group],
         freqs: torch.Tensor,
         condition: torch.Tensor | None,
         kv_cache: KVCache | None,
@@ -199,12 +199,12 @@ class AnchoredBranchedUPT(FactoryModule):
         kv_cache: KVCache | None,
     ) -> dict[str, torch.Tensor]:
         """Physics and decoder blocks on the anchors and queries of both branches, at once."""
-        specs = {b: [TokenSpec(name=f"{b}_anchors", size=anchors[b].shape[1])] for b in BRANCHES}
+        specs = {b: [Group(f"{b}_anchors", anchors[b].shape[1])] for b in BRANCHES}
         positions = {}
         for b in BRANCHES:
             query = queries.get(b)
             if query is not None:
-                specs[b].append(TokenSpec(name=f"{b}_queries", size=query.shape[1]))
+                specs[b].append(Group(f"{b}_queries", query.shape[1]))
             positions[b] = anchors[b] if query is None else torch.cat([anchors[b], query], dim=1)
         freqs = {b: self.freqs(positions[b]) for b in BRANCHES}
         x = torch.cat([self.embed(b, positions[b]) for b in BRANCHES], dim=1)
@@ -310,7 +310,7 @@ class AnchoredBranchedUPT(FactoryModule):
                                         surface_anchor_position.shape[0], condition)  # fmt: skip
         anchors = {"surface": surface_anchor_position, "volume": volume_anchor_position}
         out = self.run(anchors, {}, geometry, condition, cache)
-        cached = [TokenSpec(name=f"{b}_anchors", size=None) for b in BRANCHES]
+        cached = [Group(f"{b}_anchors", None) for b in BRANCHES]
         given = [
             (b, q) for b, q in (("surface", query_surface_position), ("volume", query_volume_position)) if q is not None
         ]
@@ -325,7 +325,7 @@ class AnchoredBranchedUPT(FactoryModule):
         self,
         branch: str,
         queries: torch.Tensor,
-        cached: list[TokenSpec],
+        cached: list[Group],
         geometry: Geometry,
         condition: torch.Tensor | None,
         cache: KVCache,
@@ -339,7 +339,7 @@ class AnchoredBranchedUPT(FactoryModule):
         own = [spec for spec in cached if spec.name.startswith(branch)]
         for start in range(0, queries.shape[1], chunk_size):
             stop = min(start + chunk_size, queries.shape[1])
-            chunk = [TokenSpec(name=f"{branch}_queries", size=stop - start)]
+            chunk = [Group(f"{branch}_queries", stop - start)]
             points = queries[:, start:stop]
             freqs = self.freqs(points)  # per chunk: nothing per query point outlives its chunk but the output
             x = self.physics(self.embed(branch, points), cached + chunk, freqs, geometry, condition, cache)

@@ -95,7 +95,12 @@ class MultiHeadAttentionBase(FactoryModule):
 
 
 def check_dtype(owner: str, name: str, x: torch.Tensor, weight: torch.Tensor) -> None:
-    """Inputs in the module's dtype, or any float dtype under autocast (which casts them)."""
+    """Inputs on the module's device and in its dtype, or any float dtype under autocast (which casts them)."""
+    if x.device != weight.device:
+        raise ValueError(
+            f"{owner}: {name} is on {x.device} but the module is on {weight.device}; move one to the other "
+            f"({name}.to({str(weight.device)!r}) or module.to(...))"
+        )
     if x.dtype == weight.dtype or (x.is_floating_point() and torch.is_autocast_enabled(x.device.type)):
         return
     raise ValueError(

@@ -206,7 +206,8 @@ class MixedAttention(QKVAttention):
         for index, pattern in enumerate(patterns):
             queries = sum(stop - start for start, stop in (layout.slices[n] for n in pattern.query_tokens))
             alone = (index,) if queries > BATCH_PATTERNS_UP_TO else ()
-            groups[(queries, pattern_kv[index][0].shape[2], *alone)].append((index, pattern))
+            key = (queries, pattern_kv[index][0].shape[2], *alone)
+            groups[key].append((index, pattern))
         return list(groups.values())
 
     def _attend_group(
