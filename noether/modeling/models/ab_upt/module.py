@@ -259,16 +259,15 @@ class AnchoredBranchedUPT(FactoryModule):
         rank, world = rank_and_world()
         shared = (geometry_position, geometry_supernode_idx, geometry_batch_idx, surface_anchor_position,
                   volume_anchor_position, geometry_design_parameters, inflow_design_parameters)  # fmt: skip
-        if world == 1 or split is False:
-            return self._stream(*shared, query_surface_position, query_volume_position, chunk_size, progress, on_chunk)
         queries = {"surface": query_surface_position, "volume": query_volume_position}
+        if world == 1 or split is False:
+            return self._stream(shared, queries, chunk_size, progress, on_chunk)
         counts = {b: q.shape[1] for b, q in queries.items() if q is not None}
         check_shares("AnchoredBranchedUPT.stream", counts, world)
         bounds = {b: share(count, rank, world) for b, count in counts.items()}
         local = {b: None if q is None else q[:, slice(*bounds[b])] for b, q in queries.items()}
         with together("AnchoredBranchedUPT.stream"):
-            out = self._stream(*shared, local["surface"], local["volume"], chunk_size,
-                               progress if rank == 0 else False, on_chunk)  # fmt: skip
+            out = self._stream(shared, local, chunk_size, progress if rank == 0 else False, on_chunk)
         gathered = {}
         for name, value in out.items():
             if not name.startswith("query_"):  # anchor predictions: every rank has them all
@@ -282,20 +281,14 @@ class AnchoredBranchedUPT(FactoryModule):
 
     def _stream(
         self,
-        geometry_position: torch.Tensor,
-        geometry_supernode_idx: torch.Tensor,
-        geometry_batch_idx: torch.Tensor | None,
-        surface_anchor_position: torch.Tensor,
-        volume_anchor_position: torch.Tensor,
-        geometry_design_parameters: torch.Tensor | None,
-        inflow_design_parameters: torch.Tensor | None,
-        query_surface_position: torch.Tensor | None,
-        query_volume_position: torch.Tensor | None,
+        shared: tuple[Any, ...],
+        queries: Mapping[str, torch.Tensor | None],
         chunk_size: int,
         progress: bool | None,
         on_chunk: Callable[[str, int, int], None] | None,
     ) -> dict[str, torch.Tensor]:
-        """``stream`` in one process."""
+        """``stream`` in one process: ``shared`` holds its inputs up to the queries, in order."""
+        positions, supernode_idx, batch_idx, surface_anchors, volume_anchors, design, inflow = shared
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
         if self.mixing_blocks:
@@ -305,19 +298,15 @@ class AnchoredBranchedUPT(FactoryModule):
                 "cross, joint (or an attention with token_specs and prefill_kv)"
             )
         cache = KVCache(self)
-        condition = self._prepare_condition(geometry_design_parameters, inflow_design_parameters)
-        geometry = self.encode_geometry(geometry_position, geometry_supernode_idx, geometry_batch_idx,
-                                        surface_anchor_position.shape[0], condition)  # fmt: skip
-        anchors = {"surface": surface_anchor_position, "volume": volume_anchor_position}
-        out = self.run(anchors, {}, geometry, condition, cache)
+        condition = self._prepare_condition(design, inflow)
+        geometry = self.encode_geometry(positions, supernode_idx, batch_idx, surface_anchors.shape[0], condition)
+        out = self.run({"surface": surface_anchors, "volume": volume_anchors}, {}, geometry, condition, cache)
         cached = [Group(f"{b}_anchors", None) for b in BRANCHES]
-        given = [
-            (b, q) for b, q in (("surface", query_surface_position), ("volume", query_volume_position)) if q is not None
-        ]
+        given = [(b, q) for b, q in queries.items() if q is not None]
         with progress_bar(sum(q.shape[0] * q.shape[1] for _, q in given), progress) as bar:
-            for branch, queries in given:
+            for branch, points in given:
                 out |= self._stream_branch(
-                    branch, queries, cached, geometry, condition, cache, chunk_size, bar, on_chunk
+                    branch, points, cached, geometry, condition, cache, chunk_size, bar, on_chunk
                 )
         return out
 
