@@ -85,10 +85,6 @@ class TestMixedAttention:
         calls.clear()
         module(torch.randn(2, N, D), SPECS, SELF)
         assert len(calls) == 2  # different shapes: one call each
-        calls.clear()
-        monkeypatch.setattr("noether.modeling.modules.attention.mixed.module.BATCH_PATTERNS_UP_TO", 7)
-        module(torch.randn(2, 16, D), equal, SELF)
-        assert calls == [torch.Size([2, H, 8, D // H])] * 2  # large patterns: no concatenation copies
 
     def test_rope_and_padding_mask(self):
         module = MixedAttention(cfg(use_rope=True)).eval()
