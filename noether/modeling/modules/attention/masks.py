@@ -54,7 +54,11 @@ def sdpa_mask(
     check_key_padding_mask(owner, key_padding_mask, batch, keys)
     if key_padding_mask is None:
         return attn_mask
-    valid = key_padding_mask[:, None, None, :]
+    return merge(attn_mask, key_padding_mask[:, None, None, :])
+
+
+def merge(attn_mask: torch.Tensor | None, valid: torch.Tensor) -> torch.Tensor:
+    """``attn_mask`` (bool or additive) restricted to the keys ``valid`` (bool, broadcastable to it)."""
     if attn_mask is None:
         return valid
     if attn_mask.dtype == torch.bool:

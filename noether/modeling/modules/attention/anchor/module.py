@@ -14,7 +14,7 @@ from noether.modeling.modules.attention.anchor.config import (
 from noether.modeling.modules.attention.kv_cache import KVCache
 from noether.modeling.modules.attention.mixed.config import MixedAttentionConfig
 from noether.modeling.modules.attention.mixed.layout import Group, Pattern, TokenSpecs, as_token_specs
-from noether.modeling.modules.attention.mixed.module import MixedAttention
+from noether.modeling.modules.attention.mixed.module import MixedAttention, remembered
 from noether.modeling.modules.factory import Device, FactoryModule
 
 
@@ -59,17 +59,8 @@ class MultiBranchAnchorAttention(FactoryModule):
         return out
 
     def _plan(self, specs: list[Group]) -> Sequence[Pattern | AttentionPattern]:
-        """``plan(specs)``, remembered per specs outside ``torch.compile`` (see ``MixedAttention._layout``)."""
-        if torch.compiler.is_compiling():
-            return self.plan(specs)
-        key = tuple(specs)
-        patterns = self._plans.get(key)
-        if patterns is None:
-            patterns = self.plan(specs)
-            if len(self._plans) >= 64:
-                self._plans.clear()
-            self._plans[key] = patterns
-        return patterns
+        """``plan(specs)``, remembered per specs."""
+        return remembered(self._plans, tuple(specs), lambda: self.plan(specs))
 
     def prefill_kv(
         self,

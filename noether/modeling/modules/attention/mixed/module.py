@@ -1,6 +1,6 @@
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, cast
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, NamedTuple, TypeVar, cast
 
 import torch
 
@@ -8,7 +8,7 @@ from noether.core.schemas.modules.attention import AttentionConfig, AttentionPat
 from noether.modeling.functional.rope import Freqs, token_slice
 from noether.modeling.modules.attention.dot_product.module import QKVAttention
 from noether.modeling.modules.attention.kv_cache import KVCache
-from noether.modeling.modules.attention.masks import check_attn_mask, check_key_padding_mask, legacy_padding
+from noether.modeling.modules.attention.masks import check_attn_mask, check_key_padding_mask, legacy_padding, merge
 from noether.modeling.modules.attention.mixed.config import MixedAttentionConfig
 from noether.modeling.modules.attention.mixed.layout import (
     Group,
@@ -20,6 +20,25 @@ from noether.modeling.modules.attention.mixed.layout import (
     as_token_specs,
 )
 from noether.modeling.modules.factory import Device
+
+T = TypeVar("T")
+
+
+def remembered(cache: dict[Any, T], key: Hashable, make: Callable[[], T], limit: int = 64) -> T:
+    """``make()``, kept in ``cache`` under ``key`` outside ``torch.compile`` (which traces ``make`` instead).
+
+    A module meets a handful of token layouts (training crops, inference chunks), so
+    checking each once takes the per-call Python work out of small inputs; past
+    ``limit`` distinct keys the cache starts over.
+    """
+    if torch.compiler.is_compiling():
+        return make()
+    value = cache.get(key)
+    if value is None:
+        if len(cache) >= limit:
+            cache.clear()
+        value = cache[key] = make()
+    return value
 
 
 class MixedAttention(QKVAttention):
@@ -126,21 +145,9 @@ class MixedAttention(QKVAttention):
         return self.project_out(out.view(batch, tokens, self.hidden_dim))
 
     def _layout(self, owner: str, specs: list[Group], patterns: list[Pattern], tokens: int) -> TokenLayout:
-        """The checked layout, remembered per (specs, patterns, tokens) outside ``torch.compile``.
-
-        A module sees a handful of token layouts (training crops, inference chunks),
-        so checking each once takes the per-call Python work out of small inputs.
-        """
-        if torch.compiler.is_compiling():
-            return TokenLayout.build(owner, specs, patterns, tokens)
+        """The checked layout, remembered per (specs, patterns, tokens)."""
         key = (tuple(specs), tuple(patterns), tokens)
-        layout = self._layouts.get(key)
-        if layout is None:
-            layout = TokenLayout.build(owner, specs, patterns, tokens)
-            if len(self._layouts) >= 64:  # many distinct layouts: keep the newest
-                self._layouts.clear()
-            self._layouts[key] = layout
-        return layout
+        return remembered(self._layouts, key, lambda: TokenLayout.build(owner, specs, patterns, tokens))
 
     def _keys_values(
         self,
@@ -252,19 +259,16 @@ class Masks(NamedTuple):
 
     def of(self, pattern: Pattern, batch: int | None = None) -> torch.Tensor | None:
         """The SDPA mask of ``pattern``, its batch axis expanded to ``batch`` when given (to concatenate)."""
-        mask = None
-        if self.key_padding_mask is not None:
-            mask = self._padding(pattern.key_value_tokens)[:, None, None, :]
+        cut = None
         if self.attn_mask is not None:
             cut = self.attn_mask.reshape((1,) * (4 - self.attn_mask.ndim) + tuple(self.attn_mask.shape))
             if cut.shape[2] != 1:
                 cut = gather(cut, self.layout, pattern.query_tokens, 2)
             if cut.shape[3] != 1:
                 cut = gather(cut, self.layout, pattern.key_value_tokens, 3)
-            if mask is None:
-                mask = cut
-            else:
-                mask = cut & mask if cut.dtype == torch.bool else cut.masked_fill(~mask, float("-inf"))
+        mask = cut
+        if self.key_padding_mask is not None:
+            mask = merge(cut, self._padding(pattern.key_value_tokens)[:, None, None, :])
         if mask is not None and batch is not None:
             mask = mask.expand(batch, *mask.shape[1:])
         return mask
