@@ -96,7 +96,7 @@ def across_ranks(rows: list[tuple[str, str]], world: int, torch: Any) -> list[tu
     threads = torch.get_num_threads()
     out = [(k, f"{v} on rank 0; per rank: {', '.join(peaks)}" if k == "peak memory growth" else v) for k, v in rows]
     return [*out, ("processes", f"{world} (torchrun, gloo), {threads} thread{'s' if threads > 1 else ''} each; "
-                                "query points split across them, gathered on rank 0")]  # fmt: skip
+                                "query points split across them")]  # fmt: skip
 
 
 def run_model(spec: ModelFile, args: argparse.Namespace, torch: Any) -> list[tuple[str, str]]:
@@ -152,7 +152,9 @@ def run_model(spec: ModelFile, args: argparse.Namespace, torch: Any) -> list[tup
         ("peak memory growth", human_bytes(m["peak_growth"])),
     ]  # fmt: skip
     if args.output:
-        rank = int(os.environ.get("RANK", "0"))
+        from noether.modeling.distributed import rank_and_world
+
+        rank = rank_and_world()[0]
         if per_rank or rank == 0:
             rows.append(("written", write_predictions(args.output.format(rank=rank), out, torch)))
     return rows

@@ -12,7 +12,7 @@ every rank if any failed, naming the ranks and their errors.
 """
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Literal
 
 import torch
@@ -93,3 +93,30 @@ def gather_points(local: torch.Tensor, points: int, gather: Gather) -> torch.Ten
             return None
     sizes = [stop - start for start, stop in (share(points, r, world) for r in range(world))]
     return torch.cat([part[:, :size] for part, size in zip(parts, sizes, strict=True)], dim=1)
+
+
+def run_split(
+    owner: str,
+    points: Mapping[str, int],
+    run: Callable[[dict[str, tuple[int, int]]], dict[str, torch.Tensor]],
+    group_of: Callable[[str], str | None],
+    gather: Gather,
+) -> dict[str, torch.Tensor]:
+    """``run`` this rank's share of every query group, then put its outputs together as ``gather`` says.
+
+    ``points``: query group -> its point count. ``run(bounds)`` gets each group's
+    (start, stop) on this rank and returns named outputs; ``group_of(name)`` says
+    which group an output's points are (None: the same on every rank, kept as is).
+    """
+    rank, world = rank_and_world()
+    check_gather(gather)
+    check_shares(owner, dict(points), world)
+    with together(owner):
+        local = run({group: share(count, rank, world) for group, count in points.items()})
+    out = {}
+    for name, value in local.items():
+        group = group_of(name)
+        whole = value if group is None else gather_points(value, points[group], gather)
+        if whole is not None:
+            out[name] = whole
+    return out

@@ -20,15 +20,7 @@ from typing import Any, Protocol, cast
 import torch
 from torch import nn
 
-from noether.modeling.distributed import (
-    Gather,
-    check_gather,
-    check_shares,
-    gather_points,
-    rank_and_world,
-    share,
-    together,
-)
+from noether.modeling.distributed import Gather, check_gather, rank_and_world, run_split
 from noether.modeling.functional.rope import Freqs, token_slice
 from noether.modeling.modules.attention.kv_cache import KVCache
 from noether.modeling.modules.attention.mixed.layout import Group, TokenSpecs, as_token_specs
@@ -179,35 +171,30 @@ def stream_queries(
     rank that fails raises on every rank.
     """
     check_gather(gather)
-    rank, world = rank_and_world()
-    if world == 1 or split is False:
+    if rank_and_world()[1] == 1 or split is False:
         return _stream(layers, anchors, anchor_specs, queries, chunk_size=chunk_size,
                        anchor_chunk_size=anchor_chunk_size, anchor_freqs=anchor_freqs, query_freqs=query_freqs,
                        condition=condition, out=out, progress=progress, on_chunk=on_chunk)  # fmt: skip
-    check_shares("stream_queries", {group: points.shape[1] for group, points in queries.items()}, world)
-    bounds = {group: share(points.shape[1], rank, world) for group, points in queries.items()}
 
-    def local_chunk(group: str, start: int, output: torch.Tensor) -> None:
-        if on_chunk is not None:
-            on_chunk(group, bounds[group][0] + start, output)
+    def run(bounds: dict[str, tuple[int, int]]) -> dict[str, torch.Tensor]:
+        def chunk_done(group: str, start: int, output: torch.Tensor) -> None:
+            if on_chunk is not None:
+                on_chunk(group, bounds[group][0] + start, output)
 
-    local_freqs = None if query_freqs is None else {g: token_slice(f, *bounds[g]) for g, f in query_freqs.items()}
-    with together("stream_queries"):
-        local = _stream(
+        freqs = None if query_freqs is None else {g: token_slice(f, *bounds[g]) for g, f in query_freqs.items()}
+        return _stream(
             layers, anchors, anchor_specs, {g: q[:, slice(*bounds[g])] for g, q in queries.items()},
-            chunk_size=chunk_size, anchor_chunk_size=anchor_chunk_size, anchor_freqs=anchor_freqs,
-            query_freqs=local_freqs,
+            chunk_size=chunk_size, anchor_chunk_size=anchor_chunk_size, anchor_freqs=anchor_freqs, query_freqs=freqs,
             condition=condition, out=None if out is None else {g: t[:, slice(*bounds[g])] for g, t in out.items()},
-            progress=progress if rank == 0 else False, on_chunk=local_chunk,
+            progress=progress if rank_and_world()[0] == 0 else False, on_chunk=chunk_done,
         )  # fmt: skip
-    outputs = {}
-    for group, points in queries.items():
-        whole = gather_points(local[group], points.shape[1], gather)
-        if whole is not None:
-            if out is not None and group in out and whole is not local[group]:
-                out[group].copy_(whole)
-                whole = out[group]
-            outputs[group] = whole
+
+    points = {group: tensor.shape[1] for group, tensor in queries.items()}
+    outputs = run_split("stream_queries", points, run, lambda group: group, gather)
+    if out is not None and gather != "none":  # the gathered outputs into the caller's buffers
+        for group, whole in outputs.items():
+            if group in out:
+                outputs[group] = out[group].copy_(whole)
     return outputs
 
 

@@ -59,7 +59,7 @@ def model_inputs():
 
 def built(kind):
     torch.manual_seed(0)
-    return (TransformerStack(STACK) if kind == "stack" else AnchoredBranchedUPT(AB_UPT)).eval()
+    return (TransformerStack(STACK) if kind.startswith("stack") else AnchoredBranchedUPT(AB_UPT)).eval()
 
 
 def run(kind, gather, fail_on=None):
@@ -74,6 +74,16 @@ def run(kind, gather, fail_on=None):
     if kind == "stack":
         anchors, queries = stack_inputs()
         return stream_queries(module, anchors, ANCHORS, queries, chunk_size=3, gather=gather)
+    if kind == "stack into buffers":  # the caller's buffers, indexed by whole-group positions
+        anchors, queries = stack_inputs()
+        out = {group: torch.full_like(points, float("nan")) for group, points in queries.items()}
+        result = stream_queries(module, anchors, ANCHORS, queries, chunk_size=3, gather=gather, out=out)
+        if gather == "all":
+            assert all(result[group] is out[group] for group in result)
+        else:  # its share: views into the caller's buffers
+            storage = {group: out[group].untyped_storage().data_ptr() for group in out}
+            assert all(result[group].untyped_storage().data_ptr() == storage[group] for group in result)
+        return out
     return module.stream(**model_inputs(), chunk_size=4, gather=gather)
 
 
@@ -103,7 +113,7 @@ def on_two_ranks(tmp_path, kind, gather, fail_on=None):
 
 def one_process(kind):
     with torch.no_grad():
-        if kind == "stack":
+        if kind.startswith("stack"):
             anchors, queries = stack_inputs()
             return stream_queries(built(kind), anchors, ANCHORS, queries, chunk_size=3)
         return built(kind).stream(**model_inputs(), chunk_size=4)
@@ -183,3 +193,18 @@ def test_cli_run_under_torchrun_equals_one_process(tmp_path):
                              capture_output=True, text=True)  # fmt: skip
     assert refused.returncode != 0
     assert "2 processes split the query points of a streamed run; set run.chunk_size" in refused.stderr
+
+
+@pytest.mark.slow
+def test_split_streaming_fills_the_callers_buffers(tmp_path):
+    expected = one_process("stack")
+    rank0, rank1 = on_two_ranks(tmp_path, "stack into buffers", "all")
+    for name, value in expected.items():
+        torch.testing.assert_close(rank0[name], value, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(rank1[name], value, atol=1e-5, rtol=1e-4)
+    rank0, rank1 = on_two_ranks(tmp_path, "stack into buffers", "none")
+    for name, value in expected.items():  # each rank filled its share; the rest is untouched
+        first = slice(*share(value.shape[1], 0, 2))
+        torch.testing.assert_close(rank0[name][:, first], value[:, first], atol=1e-5, rtol=1e-4)
+        assert rank0[name][:, first.stop :].isnan().all()
+        assert rank1[name][:, : first.stop].isnan().all()

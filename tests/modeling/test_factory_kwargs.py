@@ -43,7 +43,6 @@ BUILDS = {
     UpActDownMlp: {"input_dim": D, "hidden_dim": 32},
     LinearProjection: {"input_dim": D, "output_dim": 4},
     LayerScale: {"hidden_dim": D},
-    UnquantizedDropPath: {"drop_prob": 0.1},
     RopeFrequency: {"hidden_dim": D // H, "input_dim": 3},
     ContinuousSincosEmbed: {"hidden_dim": D, "input_dim": 3},
     ScalarsConditioner: {"hidden_dim": D, "num_scalars": 2},
@@ -77,6 +76,7 @@ def tensors(module):
 @pytest.mark.parametrize("cls", list(BUILDS), ids=lambda cls: cls.__name__)
 def test_every_module_is_made_on_the_device_and_in_the_dtype_asked_for(cls):
     on_meta = make(cls, device="meta")
+    assert tensors(on_meta)
     assert all(t.device.type == "meta" for t in tensors(on_meta))
     torch.manual_seed(0)
     wide = make(cls, dtype=torch.float64)
@@ -111,3 +111,9 @@ def test_an_input_on_another_device_is_our_error_naming_both():
     with pytest.raises(ValueError, match=r"DotProductAttention: x is on cpu but the module is on meta; move one"):
         module(torch.randn(1, 3, D))
     assert module(torch.randn(1, 3, D, device="meta")).device.type == "meta"
+
+
+def test_a_module_without_tensors_takes_the_keywords_too():
+    drop = UnquantizedDropPath({"drop_prob": 0.1}, device="meta", dtype=torch.float64)
+    assert tensors(drop) == []
+    assert drop.drop_prob == 0.1

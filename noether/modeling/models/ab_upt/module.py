@@ -4,15 +4,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from noether.modeling.distributed import (
-    Gather,
-    check_gather,
-    check_shares,
-    gather_points,
-    rank_and_world,
-    share,
-    together,
-)
+from noether.modeling.distributed import Gather, check_gather, rank_and_world, run_split
 from noether.modeling.models.ab_upt.config import BRANCHES, AnchorBranchedUPTConfig, field_slices
 from noether.modeling.modules.attention.kv_cache import KVCache
 from noether.modeling.modules.attention.mixed.layout import Group
@@ -256,28 +248,23 @@ class AnchoredBranchedUPT(FactoryModule):
         each rank its share (``"none"``). A rank that fails raises on every rank.
         """
         check_gather(gather)
-        rank, world = rank_and_world()
         shared = (geometry_position, geometry_supernode_idx, geometry_batch_idx, surface_anchor_position,
                   volume_anchor_position, geometry_design_parameters, inflow_design_parameters)  # fmt: skip
         queries = {"surface": query_surface_position, "volume": query_volume_position}
+        rank, world = rank_and_world()
         if world == 1 or split is False:
             return self._stream(shared, queries, chunk_size, progress, on_chunk)
-        counts = {b: q.shape[1] for b, q in queries.items() if q is not None}
-        check_shares("AnchoredBranchedUPT.stream", counts, world)
-        bounds = {b: share(count, rank, world) for b, count in counts.items()}
-        local = {b: None if q is None else q[:, slice(*bounds[b])] for b, q in queries.items()}
-        with together("AnchoredBranchedUPT.stream"):
+
+        def run(bounds: dict[str, tuple[int, int]]) -> dict[str, torch.Tensor]:
+            local = {b: None if q is None else q[:, slice(*bounds[b])] for b, q in queries.items()}
             out = self._stream(shared, local, chunk_size, progress if rank == 0 else False, on_chunk)
-        gathered = {}
-        for name, value in out.items():
-            if not name.startswith("query_"):  # anchor predictions: every rank has them all
-                gathered[name] = value
-                continue
-            branch = name.removeprefix("query_").partition("_")[0]  # query_<branch>_<field>
-            whole = gather_points(value.contiguous(), counts[branch], gather)
-            if whole is not None:
-                gathered[name] = whole
-        return gathered
+            return {name: value.contiguous() for name, value in out.items()}  # fields are views of one tensor
+
+        def branch_of(name: str) -> str | None:  # query_<branch>_<field>; anchor fields are on every rank
+            return name.removeprefix("query_").partition("_")[0] if name.startswith("query_") else None
+
+        points = {b: q.shape[1] for b, q in queries.items() if q is not None}
+        return run_split("AnchoredBranchedUPT.stream", points, run, branch_of, gather)
 
     def _stream(
         self,
