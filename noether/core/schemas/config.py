@@ -37,7 +37,6 @@ _META = "noether"
 _INTERNAL = ("model_extra", "_fields_set")
 _IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, tuple, frozenset)
 _setattr = object.__setattr__
-_STR_KEYS = {str}
 _explaining = contextvars.ContextVar("noether_explaining", default=False)
 
 
@@ -111,30 +110,6 @@ def _check(info: FieldInfo) -> Callable[[Any], Any]:
     return field_check(info.annotation, info.ge, info.le, info.min_length, info.check)
 
 
-def _on_setattr(self: "Config", attribute: "attrs.Attribute[Any]", value: Any) -> Any:
-    """Assignment re-validates: the whole config is rebuilt with the new value, or nothing changes."""
-    if getattr(self, "_fields_set", None) is None:  # still constructing: validators derive fields
-        return value
-    name = attribute.name
-    if not attribute.init:  # a derived field: may repeat the derived value, never contradict it
-        current = getattr(self, name)
-        try:
-            value = type(self).__noether_derived__[name](value)
-        except InvalidValue as exc:
-            raise ValidationError(type(self).__name__, translate(exc, value, (name,))) from None
-        if value != current:
-            msg = f"{name} is derived from the other fields as {current!r}; leave it unset"
-            raise ValidationError(type(self).__name__, [error("derived_mismatch", msg, value, (name,))])
-        return current
-    data = self._inputs()
-    data[name] = value
-    fresh = type(self).from_dict(data)
-    for other in attrs.fields(type(self)):
-        if other.name != name:
-            _setattr(self, other.name, getattr(fresh, other.name))
-    return getattr(fresh, name)
-
-
 def _no_extras(self: Any, attribute: Any, value: dict[str, Any]) -> None:
     if value:
         raise ValueError(f"{type(self).__name__} takes no extra keys, got {sorted(value)}")
@@ -144,6 +119,7 @@ def _install_checks(cls: type, fields: list["attrs.Attribute[Any]"]) -> list["at
     hints: dict[str, Any] | None = None
     out = []
     for a in fields:
+        a = a.evolve(on_setattr=attrs.setters.NO_OP)  # __init__ sets slots directly; Config.__setattr__ checks
         if a.name == "model_extra" and getattr(cls, "__noether_extra__", "forbid") == "forbid":
             a = a.evolve(validator=_no_extras)
         elif a.name not in _INTERNAL and a.converter is None:
@@ -151,7 +127,7 @@ def _install_checks(cls: type, fields: list["attrs.Attribute[Any]"]) -> list["at
             if isinstance(annotation, str):  # postponed annotations: resolve once per class
                 hints = typing.get_type_hints(cls) if hints is None else hints
                 annotation = hints[a.name]
-            a = a.evolve(type=annotation, on_setattr=_on_setattr)
+            a = a.evolve(type=annotation)
             a = a.evolve(converter=_check(_info(a)) if a.init else None)
         out.append(a)
     return out
@@ -247,7 +223,7 @@ def _unstructure_factory(cls: type["Config"]) -> Callable[[Any], Any]:
     return cls._unstructure_hook()
 
 
-@attrs.define(kw_only=True, slots=True, init=False, repr=False)
+@attrs.define(kw_only=True, slots=True, init=False, repr=False, on_setattr=attrs.setters.NO_OP)
 class Config:
     """Base of every noether config: the pydantic-style API over attrs and cattrs."""
 
@@ -283,6 +259,26 @@ class Config:
                     pass
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Assignment re-validates: the config is rebuilt with the new value, or nothing changes."""
+        if name not in self.__noether_names__ or self._fields_set is None:  # bookkeeping, or constructing
+            return _setattr(self, name, value)
+        cls = type(self)
+        if name in cls.__noether_derived__:  # may repeat the derived value, never contradict it
+            current = getattr(self, name)
+            try:
+                value = cls.__noether_derived__[name](value)
+            except InvalidValue as exc:
+                raise ValidationError(cls.__name__, translate(exc, value, (name,))) from None
+            if value != current:
+                msg = f"{name} is derived from the other fields as {current!r}; leave it unset"
+                raise ValidationError(cls.__name__, [error("derived_mismatch", msg, value, (name,))])
+            return None
+        fresh = cls.from_dict({**self._inputs(), name: value})
+        for a in attrs.fields(cls):
+            _setattr(self, a.name, getattr(fresh, a.name))
+        return None
+
     def __repr__(self) -> str:
         parts = [f"{name}={getattr(self, name)!r}" for name in self.model_fields]
         parts += [f"{k}={v!r}" for k, v in self.model_extra.items()]
@@ -302,8 +298,8 @@ class Config:
             for name in derived:
                 if name in extra:
                     setattr(instance, name, extra.pop(name))
-            if extra:
-                if not allow or set(map(type, extra)) != _STR_KEYS:
+            if extra:  # join raises TypeError on a key that is not a string: a doubt too
+                if not allow or "".join(extra) is None:
                     raise Doubt
                 _setattr(instance, "model_extra", extra)
             return instance
@@ -325,18 +321,22 @@ class Config:
         """Load ``data`` with cattrs' detailed validation: the instance, or every error at once."""
         if isinstance(data, cls):
             return data
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             expected = f"Input should be a valid dictionary or instance of {cls.__name__}"
             raise ValidationError(cls.__name__, [error("model_type", expected, data)])
-        derived = {k: v for k, v in data.items() if k in cls.__noether_derived__}
-        core = {k: v for k, v in data.items() if k not in derived}
+        derived = {k: v for k, v in data.items() if k in cls.__noether_derived__} if cls.__noether_derived__ else {}
+        core = {k: v for k, v in data.items() if k not in derived} if derived else data
         token = _explaining.set(True)
         try:
             instance = _detailed_structure(cls)(core)  # type: ignore[arg-type]
+            failure = None
         except Exception as exc:
-            raise ValidationError(cls.__name__, translate(exc, core)) from None
-        finally:
-            _explaining.reset(token)
+            failure = exc
+        _explaining.reset(token)
+        if failure is not None:  # raised outside the handler: no context chained, no frames kept alive
+            errors = translate(failure, core)
+            del failure
+            raise ValidationError(cls.__name__, errors)
         errors = []
         for name, value in derived.items():
             try:

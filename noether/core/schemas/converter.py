@@ -36,7 +36,7 @@ from cattrs.cols import mapping_structure_factory as _mapping_factory
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn
 
-from noether.core.schemas.errors import InvalidValue, excerpt
+from noether.core.schemas.errors import InvalidValue
 
 converter = cattrs.Converter(detailed_validation=True)
 """The converter behind ``from_dict``/``to_dict`` of every noether config."""
@@ -47,16 +47,12 @@ Check = Callable[..., Any]
 _FLOAT_STRING = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*", re.ASCII)
 
 
-def _got(value: Any) -> str:
-    return f", got {excerpt(value)}"
-
-
 def int_check(ge: float | None = None, le: float | None = None) -> Check:
     lo, hi = -math.inf if ge is None else ge, math.inf if le is None else le
 
     def check_int(value: Any, _type: Any = None) -> Any:
         if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
-            raise InvalidValue("int_type", "Input should be a valid integer" + _got(value), value)
+            raise InvalidValue("int_type", "Input should be a valid integer", value, True)
         if not lo <= value <= hi:
             raise _out_of_bounds(value, lo, ge, le)
         return value
@@ -78,7 +74,7 @@ def float_check(ge: float | None = None, le: float | None = None) -> Check:
         if kind is not float:
             ok = kind is int or (isinstance(value, (int, float)) and kind is not bool)
             if not (ok or (kind is str and _FLOAT_STRING.fullmatch(value))):
-                raise InvalidValue("float_type", "Input should be a valid number" + _got(value), value)
+                raise InvalidValue("float_type", "Input should be a valid number", value, True)
             try:
                 value = float(value)
             except OverflowError:
@@ -95,13 +91,13 @@ def float_check(ge: float | None = None, le: float | None = None) -> Check:
 def check_bool(value: Any, _type: Any = None) -> Any:
     if value is True or value is False:
         return value
-    raise InvalidValue("bool_type", "Input should be a valid boolean (true or false)" + _got(value), value)
+    raise InvalidValue("bool_type", "Input should be a valid boolean (true or false)", value, True)
 
 
 def check_str(value: Any, _type: Any = None) -> Any:
     if isinstance(value, str):
         return value
-    raise InvalidValue("string_type", "Input should be a valid string" + _got(value), value)
+    raise InvalidValue("string_type", "Input should be a valid string", value, True)
 
 
 def _one_of(values: tuple[Any, ...]) -> str:
@@ -169,7 +165,7 @@ def _parse_iso(kind: type) -> Callable[[Any, Any], Any]:
                 return kind.fromisoformat(value)  # type: ignore[attr-defined]
             except ValueError:
                 pass
-        raise InvalidValue(f"{kind.__name__}_type", f"Input should be an ISO 8601 {kind.__name__}" + _got(value), value)
+        raise InvalidValue(f"{kind.__name__}_type", f"Input should be an ISO 8601 {kind.__name__}", value, True)
 
     return structure
 
@@ -192,7 +188,7 @@ def _union_factory(tp: Any) -> Callable[[Any, Any], Any]:
                 return converter.structure(value, member)
             except Exception:
                 continue
-        raise InvalidValue("union_type", f"Input should be one of: {names}" + _got(value), value)
+        raise InvalidValue("union_type", f"Input should be one of: {names}", value, True)
 
     return structure_union
 
@@ -236,7 +232,7 @@ def _collection_factory(tp: Any) -> Callable[[Any, Any], Any]:
     def structure_collection(value: Any, _type: Any) -> Any:
         if not isinstance(value, kinds):
             hint = " (a bare string is not a list of names)" if isinstance(value, str) else ""
-            raise InvalidValue(expected.rsplit(" ", 1)[1] + "_type", f"{expected}{hint}" + _got(value), value)
+            raise InvalidValue(expected.rsplit(" ", 1)[1] + "_type", f"{expected}{hint}", value, True)
         return check(value, _type)
 
     return structure_collection

@@ -43,11 +43,20 @@ def excerpt(value: Any, limit: int = 60) -> str:
 
 
 class InvalidValue(ValueError):
-    """Raised by a field check: one error about the value it was given."""
+    """A field check's one error: ``InvalidValue(type, message, value[, True])``.
 
-    def __init__(self, type_: str, msg: str, value: Any) -> None:
-        super().__init__(msg)
-        self.details = [error(type_, msg, value)]
+    ``True`` appends ``", got <value>"``. The message is built only when read:
+    failing checks are the hot path of invalid input, and most are re-raised as
+    :class:`ValidationError` or tried against another union member first.
+    """
+
+    def __str__(self) -> str:
+        _, msg, value, *got = self.args
+        return f"{msg}, got {excerpt(value)}" if got else msg
+
+    @property
+    def details(self) -> list[ErrorDetails]:
+        return [error(self.args[0], str(self), self.args[2])]
 
 
 class ValidationError(ValueError):
@@ -85,43 +94,48 @@ def did_you_mean(name: str, candidates: Sequence[str]) -> str:
     return f". Did you mean {' or '.join(map(repr, close))}?" if close else ""
 
 
-def _child(data: Any, key: Any) -> Any:
-    try:
-        return data[key]
-    except (KeyError, IndexError, TypeError):
-        return None
-
-
 def translate(exc: BaseException, data: Any, loc: Loc = ()) -> list[ErrorDetails]:
     """Flatten what a structuring hook raised into located errors.
 
     ``data`` is the input the hook was given, so each error can show its own value.
+    Tracebacks are dropped on the way: cattrs' generated function keeps the errors it
+    collects in a local, so each traceback is a cycle back to its frame, and leaving
+    them to the garbage collector doubled the cost of invalid input.
     """
-    if isinstance(exc, (ValidationError, InvalidValue)):
-        details = exc._errors if isinstance(exc, ValidationError) else exc.details
-        return [error(e["type"], e["msg"], e["input"], loc + e["loc"]) for e in details]
+    exc.__traceback__ = None
+    if isinstance(exc, InvalidValue):
+        return [{"loc": loc, "msg": str(exc), "type": exc.args[0], "input": exc.args[2]}]
+    if isinstance(exc, ValidationError):
+        return [{**e, "loc": loc + e["loc"]} for e in exc._errors]
     if isinstance(exc, ForbiddenExtraKeysError):
         values = data if isinstance(data, Mapping) else {}
         known = [a.name for a in getattr(exc.cl, "__attrs_attrs__", ()) if a.init and not a.name.startswith("_")]
-        extras: list[ErrorDetails] = []
-        for extra in sorted(exc.extra_fields, key=str):
-            msg = f"Extra inputs are not permitted{did_you_mean(str(extra), known)}"
-            extras.append(error("extra_forbidden", msg, values.get(extra), (*loc, str(extra))))
-        return extras
+        return [
+            error("extra_forbidden", f"Extra inputs are not permitted{did_you_mean(str(k), known)}", values.get(k),
+                  (*loc, str(k)))
+            for k in sorted(exc.extra_fields, key=str)
+        ]  # fmt: skip
     if isinstance(exc, (ClassValidationError, IterableValidationError)):
         out: list[ErrorDetails] = []
         for sub in exc.exceptions:
-            key = next(
-                (n.name if isinstance(n, AttributeValidationNote) else n.index for n in getattr(sub, "__notes__", ())
-                 if isinstance(n, (AttributeValidationNote, IterableValidationNote))),
-                None,
-            )  # fmt: skip
-            if key is None:  # raised by the class itself (a model validator), not by one field
+            for note in getattr(sub, "__notes__", ()):
+                if isinstance(note, AttributeValidationNote):
+                    key: str | int = note.name
+                    break
+                if isinstance(note, IterableValidationNote):
+                    key = note.index
+                    break
+            else:  # raised by the class itself (a model validator), not by one field
                 out += translate(sub, data, loc)
-            elif isinstance(sub, KeyError) and isinstance(data, Mapping) and key not in data:
+                continue
+            if isinstance(sub, KeyError) and isinstance(data, Mapping) and key not in data:
                 out.append(error("missing", "Field required", dict(data), (*loc, key)))
-            else:
-                out += translate(sub, _child(data, key), (*loc, key))
+                continue
+            try:
+                child = data[key]
+            except (KeyError, IndexError, TypeError):
+                child = None
+            out += translate(sub, child, (*loc, key))
         return out
     if isinstance(exc, (ValueError, TypeError)):
         return [error("value_error", str(exc), data, loc)]

@@ -49,9 +49,8 @@ def _test(annotation: Any, ge: float | None, le: float | None, var: str, names: 
     if type(None) in args and len(args) == 2:
         inner = _test(next(a for a in args if a is not type(None)), ge, le, var, names)
         return None if inner is None else f"({var} is None or {inner})"
-    if origin in (list, collections.abc.Sequence) and args == (str,):
-        names["_STR"] = {str}
-        return f"(type({var}) is list and (not {var} or set(map(type, {var})) == _STR))"
+    if origin in (list, collections.abc.Sequence) and args == (str,):  # join raises on a non-string: a doubt
+        return f"(type({var}) is list and ''.join({var}) is not None)"
     return None
 
 
@@ -88,36 +87,39 @@ def make_loader(cls: Any, rest: Callable[[Any, Any], Any]) -> Callable[..., Any]
 
     ``rest(instance, data)`` finishes an instance when ``data`` has keys beyond the init fields.
     """
-    names: dict[str, Any] = {"Doubt": Doubt, "_cls": cls, "_new": cls.__new__, "_set": object.__setattr__,
+    names: dict[str, Any] = {"Doubt": Doubt, "_cls": cls, "_new": cls.__new__,
                              "_rest": rest, "_post": getattr(cls, "__attrs_post_init__", None)}  # fmt: skip
     lines = ["def load(o, _type=None):", "    if type(o) is not dict:", "        if type(o) is _cls:",
              "            return o", "        raise Doubt", "    self = _new(_cls)", "    n = 0"]  # fmt: skip
-    init_names = []
     for i, a in enumerate(attrs.fields(cls)):
         names[f"_s{i}"] = inspect.getattr_static(cls, a.name).__set__  # the slot itself: no setattr hooks
         info = cls.model_fields.get(a.name)
         default = a.default.factory() if isinstance(a.default, attrs.Factory) else a.default  # type: ignore[arg-type]
-        if info is None or info.derived:  # bookkeeping and derived fields: their defaults
+        if a.name == "_fields_set":  # None while validators run (they may assign), the given keys after
+            names["_fields_set"] = names[f"_s{i}"]
+            lines += [f"    _s{i}(self, None)"] if names["_post"] is not None else []
+            continue
+        if info is None or info.derived:  # model_extra and derived fields: their defaults
             names[f"_d{i}"] = None if default is attrs.NOTHING else default
             lines.append(f"    _s{i}(self, {'{}' if a.name == 'model_extra' else f'_d{i}'})")
             continue
-        init_names.append(a.name)
         names[f"_c{i}"] = a.converter
+        if a.default is attrs.NOTHING:  # required: a missing key raises KeyError, a doubt
+            lines += [f"    v = o[{a.name!r}]", "    n += 1", *(f"    {line}" for line in _value(info, i, names, cls))]
+            lines.append(f"    _s{i}(self, v)")
+            continue
         lines += [f"    if {a.name!r} in o:", f"        v = o[{a.name!r}]", "        n += 1"]
         lines += [f"        {line}" for line in _value(info, i, names, cls)]
-        if a.default is attrs.NOTHING:
-            lines += ["    else:", "        raise Doubt"]
-        elif isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
+        if isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
             names[f"_f{i}"] = a.default.factory
             lines += ["    else:", f"        v = _c{i}(_f{i}())"]
         else:
             names[f"_d{i}"] = a.converter(a.default)  # checked once, here
             lines += ["    else:", f"        v = _d{i}"]
         lines.append(f"    _s{i}(self, v)")
-    names["_names"] = frozenset(init_names)
     if names["_post"] is not None:
         lines.append("    _post(self)")
-    lines += ["    _set(self, '_fields_set', o.keys() & _names)", "    return self if n == len(o) else _rest(self, o)"]
+    lines += ["    _fields_set(self, tuple(o))", "    return self if n == len(o) else _rest(self, o)"]
     source = "\n".join(lines)
     exec(compile(source, f"<noether loader {cls.__module__}.{cls.__qualname__}>", "exec"), names)
     load: Callable[..., Any] = names["load"]
@@ -144,8 +146,12 @@ def _nested(cls: Any, expr: str, names: dict[str, Any], depth: int, top: bool = 
     if not top and (depth > 2 or not getattr(hook, "__noether_dump__", False)):  # deep, or a hook of its own
         names[f"_u{len(names)}"] = hook
         return f"_u{len(names) - 1}({expr})"
-    items = [f"{name!r}: {_dump_value(info.annotation, f'{expr}.{name}', names, depth)}"
-             for name, info in cls.model_fields.items()]  # fmt: skip
+    first = expr
+    if "." in expr:  # an attribute path: the first field binds it to a local, the others read that
+        names[var := f"_v{len(names)}"] = None
+        first, expr = f"({var} := {expr})", var
+    items = [f"{name!r}: {_dump_value(info.annotation, f'{first if i == 0 else expr}.{name}', names, depth)}"
+             for i, (name, info) in enumerate(cls.model_fields.items())]  # fmt: skip
     if cls.__noether_extra__ == "allow":
         items.append(f"**{expr}.model_extra")
     return "{" + ", ".join(items) + "}"
