@@ -1,7 +1,7 @@
 import cattrs
 import pytest
 
-from noether.core.schemas import ValidationError
+from noether.core.schemas import ValidationError, config, model_validator
 from noether.core.schemas.modules import AttentionConfig, AttentionPattern, TokenSpec
 
 
@@ -163,7 +163,21 @@ class TestTokenSpec:
         spec = TokenSpec.from_dict({"surface_anchors": 100})
         assert (spec.name, spec.size) == ("surface_anchors", 100)
         assert spec.to_dict() == {"surface_anchors": 100}
+        assert (spec.model_extra, spec.model_fields_set) == ({}, {"name", "size"})
         assert TokenSpec.from_dict({"volume_anchors": None}).size is None
+
+    def test_pair_form_of_a_subclass_keeps_its_fields_and_validators(self):
+        @config
+        class EvenSpec(TokenSpec):
+            @model_validator
+            def even(self) -> None:
+                if self.size is not None and self.size % 2:
+                    raise ValueError(f"size must be even, got {self.size}")
+
+        spec = EvenSpec.from_dict({"a": 2})
+        assert (type(spec), spec.name, spec.size, spec.model_fields_set) == (EvenSpec, "a", 2, {"name", "size"})
+        with pytest.raises(ValidationError, match="size must be even, got 3"):
+            EvenSpec.from_dict({"a": 3})
 
     def test_field_form_through_model_validate(self):
         spec = TokenSpec.model_validate({"name": "surface_queries", "size": 3})

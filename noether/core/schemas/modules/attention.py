@@ -1,5 +1,6 @@
 """The generic attention config and the token-group vocabulary of anchor attention."""
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -92,13 +93,20 @@ class TokenSpec(Config):
     @classmethod
     def _structure_hook(cls) -> Callable[[Any, Any], Any]:
         fields_form: Any = super()._structure_hook()
-        load = fields_form.load
+        new = cls.__new__
+        set_extra, set_name, set_size, set_given = (inspect.getattr_static(cls, n).__set__ for n in _SLOTS)
+        direct = cls.model_fields.keys() == _FIELD_KEYS and not hasattr(cls, "__attrs_post_init__")
 
         def structure(data: Any, _type: Any = cls) -> Any:
             if type(data) is dict and len(data) == 1 and "name" not in data and "size" not in data:
                 ((name, size),) = data.items()
-                if type(name) is str and (size is None or (type(size) is int and size >= 0)):  # plainly valid
-                    return load({"name": name, "size": size})
+                if direct and type(name) is str and (size is None or (type(size) is int and size >= 0)):
+                    spec = new(cls)  # a plainly valid pair: its slots are set directly, as the generated loader would
+                    set_extra(spec, {})
+                    set_name(spec, name)
+                    set_size(spec, size)
+                    set_given(spec, _FIELDS_SET)
+                    return spec
             pair = isinstance(data, Mapping) and not data.keys() & _FIELD_KEYS
             if (pair and len(data) != 1) or not (pair or isinstance(data, (Mapping, TokenSpec))):
                 got = f"{len(data)} keys" if isinstance(data, Mapping) else type(data).__name__
@@ -132,6 +140,7 @@ class TokenSpec(Config):
 
 
 _FIELD_KEYS = frozenset(TokenSpec.model_fields)
+_SLOTS, _FIELDS_SET = ("model_extra", "name", "size", "_fields_set"), ("name", "size")
 _FORMS = "A token group is a single {name: size} pair such as {'surface_anchors': 100}, or {'name': ..., 'size': ...}"
 
 
