@@ -324,8 +324,10 @@ class Config:
         if type(data) is not dict and not isinstance(data, Mapping):
             expected = f"Input should be a valid dictionary or instance of {cls.__name__}"
             raise ValidationError(cls.__name__, [error("model_type", expected, data)])
-        derived = {k: v for k, v in data.items() if k in cls.__noether_derived__} if cls.__noether_derived__ else {}
-        core = {k: v for k, v in data.items() if k not in derived} if derived else data
+        derived, core = {}, data
+        if not cls.__noether_derived__.keys().isdisjoint(data):
+            derived = {k: v for k, v in data.items() if k in cls.__noether_derived__}
+            core = {k: v for k, v in data.items() if k not in derived}
         token = _explaining.set(True)
         try:
             instance = _detailed_structure(cls)(core)  # type: ignore[arg-type]

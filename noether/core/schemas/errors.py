@@ -34,9 +34,12 @@ def format_loc(loc: Loc) -> str:
     return ".".join(str(part) for part in loc) or "(root)"
 
 
+_SHORT = frozenset((int, float, bool, str, type(None)))
+
+
 def excerpt(value: Any, limit: int = 60) -> str:
     """A bounded ``repr``: error messages never render a whole (possibly huge) input."""
-    if isinstance(value, (list, tuple, dict, set, frozenset)) and len(value) > limit:
+    if type(value) not in _SHORT and isinstance(value, (list, tuple, dict, set, frozenset)) and len(value) > limit:
         value = f"<{type(value).__name__} of {len(value)} items>"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -51,8 +54,8 @@ class InvalidValue(ValueError):
     """
 
     def __str__(self) -> str:
-        _, msg, value, *got = self.args
-        return f"{msg}, got {excerpt(value)}" if got else msg
+        args = self.args
+        return f"{args[1]}, got {excerpt(args[2])}" if len(args) > 3 else args[1]
 
     @property
     def details(self) -> list[ErrorDetails]:
