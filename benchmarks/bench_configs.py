@@ -4,6 +4,7 @@ Run: python benchmarks/bench_configs.py   (needs: pip install -e '.[bench]')
 Every figure is a median of paired, interleaved ratios measured in this one run.
 """
 
+import compileall
 import enum
 import os
 import pathlib
@@ -19,6 +20,7 @@ from typing import Literal
 from _paired import paired_ratio, verdict
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+import noether
 from noether.core.schemas import Config, ValidationError, config, field
 from noether.core.schemas.modules import AttentionConfig, AttentionPattern, TokenSpec
 
@@ -141,6 +143,10 @@ def cold_import_ratio(rounds: int = 15) -> tuple[float, bool]:
     )
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "pyd_models.py").write_text(PYDANTIC_MODELS)
+        # Bytecode on both sides, as `pip install` leaves it: where PYTHONDONTWRITEBYTECODE is set (this machine),
+        # an editable checkout would otherwise compile noether's sources in every run (~20 ms) and pydantic's not.
+        for directory in (Path(noether.__file__).parent, Path(tmp)):
+            compileall.compile_dir(directory, quiet=1)
         pyd_code = textwrap.dedent(
             """
             import pyd_models
