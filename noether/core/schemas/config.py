@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
 import attrs
+import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
 from noether.core.schemas.converter import converter, field_check, jsonable
@@ -194,7 +195,7 @@ def config(cls: type[C] | None = None, /, *, extra: ExtraMode | None = None) -> 
     return wrap if cls is None else wrap(cls)
 
 
-def _is_config_class(tp: Any) -> bool:
+def is_config_class(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, Config)
 
 
@@ -213,14 +214,6 @@ def _detailed_structure(cls: Any) -> Any:
         cls, converter, _cattrs_forbid_extra_keys=cls.__noether_extra__ == "forbid",
         _cattrs_detailed_validation=True, **_omitted(cls), **checks,
     )  # fmt: skip
-
-
-def _structure_factory(cls: type["Config"]) -> Callable[[Any, Any], Any]:
-    return cls._structure_hook()
-
-
-def _unstructure_factory(cls: type["Config"]) -> Callable[[Any], Any]:
-    return cls._unstructure_hook()
 
 
 @attrs.define(kw_only=True, slots=True, init=False, repr=False, on_setattr=attrs.setters.NO_OP)
@@ -472,5 +465,10 @@ class Config:
         return object_schema(cls, defs)
 
 
-converter.register_structure_hook_factory(_is_config_class, _structure_factory)
-converter.register_unstructure_hook_factory(_is_config_class, _unstructure_factory)
+converter.register_structure_hook_factory(is_config_class, lambda cls: cls._structure_hook())
+converter.register_unstructure_hook_factory(is_config_class, lambda cls: cls._unstructure_hook())
+# The global converter routes configs to ours: cattrs.structure(data, SomeConfig) is SomeConfig.from_dict(data).
+cattrs.global_converter.register_structure_hook_factory(is_config_class, lambda cls: converter.get_structure_hook(cls))
+cattrs.global_converter.register_unstructure_hook_factory(
+    is_config_class, lambda cls: converter.get_unstructure_hook(cls)
+)
