@@ -303,7 +303,8 @@ class Config:
             try:
                 return fast(data)
             except Exception:
-                return explain(data)
+                pass
+            return explain(data)  # outside the handler: its errors do not chain the loader's doubt
 
         structure.load = fast  # type: ignore[attr-defined]  # for subclasses' own hooks (TokenSpec)
 
