@@ -291,9 +291,10 @@ class Config:
             for name in derived:
                 if name in extra:
                     setattr(instance, name, extra.pop(name))
-            if extra:  # join raises TypeError on a key that is not a string: a doubt too
-                if not allow or "".join(extra) is None:
+            if extra:
+                if not allow:
                     raise Doubt
+                "".join(extra)  # raises TypeError on a key that is not a string: a doubt too
                 _setattr(instance, "model_extra", extra)
             return instance
 

@@ -148,7 +148,7 @@ def _nested(cls: Any, expr: str, names: dict[str, Any], depth: int, top: bool = 
         return f"_u{len(names) - 1}({expr})"
     first = expr
     if "." in expr:  # an attribute path: the first field binds it to a local, the others read that
-        names[var := f"_v{len(names)}"] = None
+        names[var := f"_v{len(names)}"] = None  # reserved in names, so the next one gets another number
         first, expr = f"({var} := {expr})", var
     items = [f"{name!r}: {_dump_value(info.annotation, f'{first if i == 0 else expr}.{name}', names, depth)}"
              for i, (name, info) in enumerate(cls.model_fields.items())]  # fmt: skip
