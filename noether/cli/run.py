@@ -80,9 +80,11 @@ def processes(torch: Any) -> Iterator[tuple[int, int]]:
         return
     import torch.distributed as dist
 
+    from noether.modeling.distributed import rank_and_world
+
     dist.init_process_group("gloo")
     try:
-        yield dist.get_rank(), world
+        yield rank_and_world()
     finally:
         dist.destroy_process_group()
 

@@ -145,6 +145,22 @@ def test_every_path_decides_alike(case: tuple[type[Config], dict[Any, Any]]) -> 
         assert cls.model_validate_json(loaded.model_dump_json()) == loaded
 
 
+@settings(max_examples=400)
+@given(st.one_of(st.text(max_size=6), st.integers(), st.none()), json_value | st.integers(min_value=-3, max_value=3))
+def test_token_spec_pair_decides_as_its_field_form(name: Any, size: Any) -> None:
+    """TokenSpec's hook sets the slots of a plainly valid pair itself: it must decide as the fields would."""
+    if name in ("name", "size"):  # {"name": ...} is the field form, not a pair
+        return
+    pair, fields = (
+        outcome(TokenSpec.from_dict, {name: size}),
+        outcome(TokenSpec.from_dict, {"name": name, "size": size}),
+    )
+    assert pair[0] == fields[0]
+    if pair[0] == "ok":
+        assert pair == fields
+        assert TokenSpec.from_dict({name: size}).model_fields_set == {"name", "size"}
+
+
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(CLASSES), st.data())
 def test_assignment_and_evolve_decide_like_loading(cls: type[Config], draw: Any) -> None:

@@ -307,7 +307,7 @@ class Config:
                 pass
             return explain(data)  # outside the handler: its errors do not chain the loader's doubt
 
-        structure.load = fast  # type: ignore[attr-defined]  # for subclasses' own hooks (TokenSpec)
+        structure.load = fast  # type: ignore[attr-defined]  # inlined by the loaders of configs that nest this one
 
         return structure
 

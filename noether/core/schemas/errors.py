@@ -57,10 +57,6 @@ class InvalidValue(ValueError):
         args = self.args
         return f"{args[1]}, got {excerpt(args[2])}" if len(args) > 3 else args[1]
 
-    @property
-    def details(self) -> list[ErrorDetails]:
-        return [error(self.args[0], str(self), self.args[2])]
-
 
 class ValidationError(ValueError):
     """Every field error of one config at once; ``errors()`` lists them as pydantic does."""
