@@ -4,8 +4,10 @@ import copy
 import datetime
 import enum
 import json
+import math
 import pathlib
 import pickle
+import sys
 
 import attrs
 import cattrs
@@ -129,6 +131,27 @@ class TestScalars:
 
         assert errors(F.from_dict, {"x": 10**400}) == [(("x",), "finite_number")]
         assert F(x="  2.5e1 ").x == 25.0
+
+    @pytest.mark.parametrize("value", [math.inf, -math.inf, "1e400", "-1e999", math.nan])
+    def test_non_finite_floats_are_refused_as_the_schema_says(self, value):
+        @config
+        class F(Config):
+            x: float = field()
+
+        assert errors(F.from_dict, {"x": value}) == [(("x",), "finite_number")]
+        with pytest.raises(ValidationError, match="Input should be a finite number"):
+            F(x=value)
+        schema = F.model_json_schema()["properties"]["x"]
+        assert schema["maximum"] == sys.float_info.max == -schema["minimum"]
+
+    def test_an_infinity_below_a_lower_bound_names_the_bound(self):
+        @config
+        class F(Config):
+            rate: float = field(default=1.0, ge=0.0)
+
+        assert errors(F.from_dict, {"rate": -math.inf}) == [(("rate",), "greater_than_equal")]
+        assert errors(F.from_dict, {"rate": math.inf}) == [(("rate",), "finite_number")]
+        assert F.from_dict({"rate": sys.float_info.max}).rate == sys.float_info.max
 
 
 class TestDefaults:

@@ -2,6 +2,8 @@
 loading never fails with anything but ValidationError, and the JSON Schema equals the loader."""
 
 import copy
+import functools
+import math
 from typing import Any
 
 import attrs
@@ -66,7 +68,7 @@ json_leaf = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-(2**70), 2**70),
-    st.sampled_from([0, 1, 2, 3, 4, 8, 64, 10**400, -1]),
+    st.sampled_from([0, 1, 2, 3, 4, 8, 64, 10**400, -1, 0.25, math.inf]),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=8),
     st.sampled_from(["1e-3", "64", "false", "torch", "surface_anchors", "\u0661", "forbidden", ""]),
@@ -143,6 +145,12 @@ def test_every_path_decides_alike(case: tuple[type[Config], dict[Any, Any]]) -> 
         if cls is not TokenSpec:  # the generated dump gives what cattrs' own generated function gives
             assert loaded.to_dict() == cattrs_dump(loaded)
         assert cls.model_validate_json(loaded.model_dump_json()) == loaded
+        schema_of(cls).validate(loaded.model_dump(mode="json"))  # whatever loads, the schema allows
+
+
+@functools.cache
+def schema_of(cls: type[Config]) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(cls.model_json_schema())
 
 
 @settings(max_examples=400)
@@ -311,3 +319,27 @@ def test_unbounded_float_loads_without_doubt(monkeypatch: Any) -> None:
     assert doubted == []
     monkeypatch.undo()
     converter._structure_func.clear_cache()
+
+
+FLOAT_FIELDS = [
+    (cls, name)
+    for cls in exported_classes()
+    for name, info in cls.model_fields.items()
+    if float in (info.annotation, *getattr(info.annotation, "__args__", ())) and not info.derived
+]
+
+
+@pytest.mark.parametrize(("cls", "name"), FLOAT_FIELDS, ids=lambda x: getattr(x, "__name__", x))
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan, "1e999"])
+def test_float_fields_refuse_what_their_schema_refuses(cls: type[Config], name: str, value: Any) -> None:
+    field_schema = cls.model_json_schema()["properties"][name]
+    number = next(s for s in field_schema.get("anyOf", [field_schema]) if s.get("type") == "number")
+    assert number["minimum"] > -math.inf
+    assert number["maximum"] < math.inf
+    with pytest.raises(ValidationError) as caught:
+        cls.from_dict({**valid_data(cls), name: value})
+    assert [(e["loc"], e["type"]) for e in caught.value.errors()] in (
+        [((name,), "finite_number")],
+        [((name,), "greater_than_equal")],
+        [((name,), "less_than_equal")],
+    )

@@ -6,9 +6,10 @@ What this module adds are the rules cattrs' defaults do not follow (they accept
 ``64.5`` as an int, ``"false"`` as True and ``"abc"`` as a list of characters):
 
 * ``int``: an int (not a bool, a float or a string).
-* ``float``: a float or an int (stored as float), or a string holding a finite
-  decimal number such as ``"1e-3"``, because YAML 1.1 loaders (PyYAML) read
-  exponent notation without a dot as a string. Never a bool; NaN is rejected.
+* ``float``: a finite float or an int (stored as float), or a string holding a
+  finite decimal number such as ``"1e-3"``, because YAML 1.1 loaders (PyYAML) read
+  exponent notation without a dot as a string. Never a bool, NaN or an infinity
+  (the JSON Schema says the same).
 * ``bool``: ``True`` or ``False`` only. ``str``: a string only.
 * ``Literal[...]`` and enums: one of the values, of the same type.
 * sequences, sets and tuples: a list or tuple, never a bare string or a mapping;
@@ -24,6 +25,7 @@ import datetime
 import enum
 import math
 import re
+import sys
 import types
 import typing
 from collections.abc import Callable
@@ -47,27 +49,29 @@ Check = Callable[..., Any]
 _FLOAT_STRING = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*", re.ASCII)
 
 
+def _bounds(ge: float | None, le: float | None, limit: float = math.inf) -> tuple[float, float, str, str]:
+    """The interval of a number field and its two messages, built once per field."""
+    lo, hi = -limit if ge is None else ge, limit if le is None else le
+    return lo, hi, f"Input should be greater than or equal to {ge}", f"Input should be less than or equal to {le}"
+
+
 def int_check(ge: float | None = None, le: float | None = None) -> Check:
-    lo, hi = -math.inf if ge is None else ge, math.inf if le is None else le
+    lo, hi, below, above = _bounds(ge, le)
 
     def check_int(value: Any, _type: Any = None) -> Any:
         if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
             raise InvalidValue("int_type", "Input should be a valid integer", value, True)
-        if not lo <= value <= hi:
-            raise _out_of_bounds(value, lo, ge, le)
-        return value
+        if lo <= value <= hi:
+            return value
+        if value < lo:
+            raise InvalidValue("greater_than_equal", below, value)
+        raise InvalidValue("less_than_equal", above, value)
 
     return check_int
 
 
-def _out_of_bounds(value: Any, lo: float, ge: float | None, le: float | None) -> InvalidValue:
-    if value < lo:
-        return InvalidValue("greater_than_equal", f"Input should be greater than or equal to {ge}", value)
-    return InvalidValue("less_than_equal", f"Input should be less than or equal to {le}", value)
-
-
 def float_check(ge: float | None = None, le: float | None = None) -> Check:
-    lo, hi = -math.inf if ge is None else ge, math.inf if le is None else le
+    lo, hi, below, above = _bounds(ge, le, sys.float_info.max)
 
     def check_float(value: Any, _type: Any = None) -> Any:
         kind = type(value)
@@ -79,11 +83,13 @@ def float_check(ge: float | None = None, le: float | None = None) -> Check:
                 value = float(value)
             except OverflowError:
                 raise InvalidValue("finite_number", "Input should be a finite number", value) from None
-        if not lo <= value <= hi:  # NaN included: it compares false with everything
-            if value != value or (math.isinf(value) and (ge is None or le is None)):
-                raise InvalidValue("finite_number", "Input should be a finite number", value)
-            raise _out_of_bounds(value, lo, ge, le)
-        return value
+        if lo <= value <= hi:  # NaN fails it: it compares false with everything
+            return value
+        if value != value or (value < lo and ge is None) or (value > hi and le is None):
+            raise InvalidValue("finite_number", "Input should be a finite number", value)
+        if value < lo:
+            raise InvalidValue("greater_than_equal", below, value)
+        raise InvalidValue("less_than_equal", above, value)
 
     return check_float
 

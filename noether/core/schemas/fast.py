@@ -39,8 +39,9 @@ def _test(annotation: Any, ge: float | None, le: float | None, var: str, names: 
     if annotation is int:
         return " and ".join([f"type({var}) is int", *bounds])
     if annotation is float and all(math.isfinite(b) for b in (ge, le) if b is not None):
-        names["_INF"] = math.inf
-        return " and ".join([f"type({var}) is float", *(bounds or [f"-_INF < {var} < _INF"])])
+        names["_INF"] = math.inf  # an open side still bounds the value: it is finite
+        finite = [] if ge is not None and le is not None else [f"-_INF < {var} < _INF"]
+        return " and ".join([f"type({var}) is float", *bounds, *finite])
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is typing.Literal and all(type(a) is str for a in args):
         key = f"_allowed_{len(names)}"
