@@ -174,6 +174,17 @@ def cattrs_error_floor() -> Callable[[], object]:
     return run
 
 
+def nested_dump_floor(a: int = 1, s: str = "s", names: list[str] = ["a"]) -> dict[str, object]:  # noqa: B006
+    """The nested layout's output shape built from local constants: no attribute reads, no loops."""
+    return {
+        "attention": {"hidden_dim": a, "num_heads": a, "use_rope": a, "dropout": a, "init_weights": a,
+                      "bias": a, "head_dim": a, "qk_norm": a, "num_slices": a},
+        "tokens": [{s: a}, {s: a}, {s: a}, {s: a}],
+        "patterns": [{"query_tokens": names[:], "key_value_tokens": names[:]},
+                     {"query_tokens": names[:], "key_value_tokens": names[:]}],
+    }  # fmt: skip
+
+
 def fails(load, data) -> int:
     try:
         load(data)
@@ -240,6 +251,7 @@ def main() -> None:
         ("to_dict AttentionConfig", lambda: cfg.to_dict(), lambda: pyd_cfg.model_dump(), 0.5),
         ("to_dict TokenSpec", lambda: spec.to_dict(), lambda: pyd_spec.model_dump(), 0.5),
         ("to_dict nested layout", lambda: layout.to_dict(), lambda: pyd_layout.model_dump(), 0.5),
+        ("  floor: its output from constants", lambda: nested_dump_floor(), lambda: pyd_layout.model_dump(), None),
         ("round trip AttentionConfig", lambda: AttentionConfig.from_dict(cfg.to_dict()),
          lambda: PydAttentionConfig.model_validate(pyd_cfg.model_dump()), 1.5),
         ("round trip nested layout", lambda: Layout.from_dict(layout.to_dict()),
