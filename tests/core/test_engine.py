@@ -208,7 +208,17 @@ class TestApi:
         for clone in (copy.deepcopy(cfg), copy.copy(cfg), pickle.loads(pickle.dumps(cfg))):
             assert clone == cfg
             assert clone.window == [1, 2]
-            assert clone.model_fields_set == {"hidden_dim", "num_heads"}
+            assert clone.model_fields_set == {"hidden_dim", "num_heads", "window"}
+
+    def test_copy_and_assignment_keep_what_was_given(self):
+        cfg = AttentionConfig.from_dict({"hidden_dim": 8, "num_heads": 2, "x": 1})
+        wider = cfg.model_copy(update={"hidden_dim": 16, "dropout": 0.5})
+        assert (wider.head_dim, wider.x, wider.model_fields_set) == (8, 1, {"hidden_dim", "num_heads", "dropout", "x"})
+        assert cfg.model_copy().model_fields_set == {"hidden_dim", "num_heads", "x"}
+        cfg.bias = False
+        assert cfg.model_fields_set == {"hidden_dim", "num_heads", "x", "bias"}
+        spec = TokenSpec.from_dict({"a": 1}).model_copy(update={"size": 2})
+        assert (spec.name, spec.size, spec.model_fields_set) == ("a", 2, {"name", "size"})
 
     def test_from_dict_takes_an_instance(self):
         cfg = AttentionConfig(hidden_dim=8, num_heads=2)
@@ -216,7 +226,8 @@ class TestApi:
 
     def test_fields_set_and_construct(self):
         cfg = AttentionConfig.from_dict({"hidden_dim": 8, "num_heads": 2, "bias": False, "x": 1})
-        assert cfg.model_fields_set == {"hidden_dim", "num_heads", "bias"}
+        assert cfg.model_fields_set == {"hidden_dim", "num_heads", "bias", "x"}  # extras too, as pydantic's
+        assert AttentionConfig(hidden_dim=8, num_heads=2, x=1).model_fields_set == {"hidden_dim", "num_heads", "x"}
         raw = AttentionConfig.model_construct(hidden_dim=8, num_heads=3)
         assert (raw.hidden_dim, raw.num_heads, raw.head_dim, raw.model_fields_set) == (
             8,

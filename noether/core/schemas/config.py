@@ -267,10 +267,16 @@ class Config:
                 msg = f"{name} is derived from the other fields as {current!r}; leave it unset"
                 raise ValidationError(cls.__name__, [error("derived_mismatch", msg, value, (name,))])
             return None
-        fresh = cls.from_dict({**self._inputs(), name: value})
+        fresh = self._rebuilt({name: value})
         for a in attrs.fields(cls):
             _setattr(self, a.name, getattr(fresh, a.name))
         return None
+
+    def _rebuilt(self, changes: Mapping[str, Any]) -> Self:
+        """A validated copy with ``changes``: the keys given stay given, and the changed ones join them."""
+        fresh = type(self).from_dict({**self._inputs(), **changes})
+        _setattr(fresh, "_fields_set", (*self.model_fields_set, *changes))
+        return fresh
 
     def __repr__(self) -> str:
         parts = [f"{name}={getattr(self, name)!r}" for name in self.model_fields]
@@ -347,7 +353,7 @@ class Config:
         if errors:
             raise ValidationError(cls.__name__, errors)
         _setattr(instance, "model_extra", extra)
-        _setattr(instance, "_fields_set", data.keys() & cls.__noether_names__)
+        _setattr(instance, "_fields_set", tuple(data))
         return instance  # type: ignore[no-any-return]
 
     @classmethod
@@ -407,8 +413,9 @@ class Config:
 
     @property
     def model_fields_set(self) -> set[str]:
-        """The fields given explicitly when this config was made."""
-        return set(self._fields_set or ()) & self.__noether_names__
+        """The keys given explicitly, extras included (as pydantic's), and those assigned or updated since."""
+        names, extra = self.__noether_names__, self.model_extra
+        return {k for k in self._fields_set or () if k in names or k in extra}
 
     def _inputs(self) -> dict[str, Any]:
         """The field form without derived fields: what rebuilding this config needs."""
@@ -448,10 +455,7 @@ class Config:
         produce a config that ``from_dict`` would reject. ``deep`` is accepted
         for compatibility: nested configs are always rebuilt.
         """
-        data = self._inputs()
-        if update:
-            data.update(update)
-        return type(self).from_dict(data)
+        return self._rebuilt(update or {})
 
     @classmethod
     def model_json_schema(cls) -> dict[str, Any]:
