@@ -63,11 +63,15 @@ def int_check(ge: float | None = None, le: float | None = None) -> Check:
             raise InvalidValue("int_type", "Input should be a valid integer", value, True)
         if lo <= value <= hi:
             return value
-        if value < lo:
-            raise InvalidValue("greater_than_equal", below, value)
-        raise InvalidValue("less_than_equal", above, value)
+        raise _outside(value, lo, below, above)
 
     return check_int
+
+
+def _outside(value: Any, lo: float, below: str, above: str) -> InvalidValue:
+    if value < lo:
+        return InvalidValue("greater_than_equal", below, value)
+    return InvalidValue("less_than_equal", above, value)
 
 
 def float_check(ge: float | None = None, le: float | None = None) -> Check:
@@ -87,9 +91,7 @@ def float_check(ge: float | None = None, le: float | None = None) -> Check:
             return value
         if value != value or (value < lo and ge is None) or (value > hi and le is None):
             raise InvalidValue("finite_number", "Input should be a finite number", value)
-        if value < lo:
-            raise InvalidValue("greater_than_equal", below, value)
-        raise InvalidValue("less_than_equal", above, value)
+        raise _outside(value, lo, below, above)
 
     return check_float
 
