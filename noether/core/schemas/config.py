@@ -13,7 +13,6 @@ whose exception groups :func:`~noether.core.schemas.errors.translate` locates.
 import contextvars
 import copy
 import functools
-import json
 import sys
 import typing
 from collections.abc import Callable, Mapping
@@ -385,6 +384,8 @@ class Config:
 
     @classmethod
     def model_validate_json(cls, text: str | bytes) -> Self:
+        import json  # here, not at import: the cold import of every config pays for the module otherwise
+
         return converter.structure(json.loads(text), cls)
 
     @classmethod
@@ -446,6 +447,8 @@ class Config:
         return self.to_dict()
 
     def model_dump_json(self, *, indent: int | None = None, **kwargs: Any) -> str:
+        import json
+
         return json.dumps(self.model_dump(mode="json", **kwargs), indent=indent)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
