@@ -210,6 +210,10 @@ class TestApi:
             assert clone.window == [1, 2]
             assert clone.model_fields_set == {"hidden_dim", "num_heads", "window"}
 
+    def test_construct_takes_the_fields_set_as_pydantic_does(self):
+        raw = AttentionConfig.model_construct({"hidden_dim"}, hidden_dim=8, num_heads=2, x=1)
+        assert (raw.model_fields_set, raw.x, raw.num_heads) == ({"hidden_dim"}, 1, 2)
+
     def test_copy_and_assignment_keep_what_was_given(self):
         cfg = AttentionConfig.from_dict({"hidden_dim": 8, "num_heads": 2, "x": 1})
         wider = cfg.model_copy(update={"hidden_dim": 16, "dropout": 0.5})

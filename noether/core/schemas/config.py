@@ -389,8 +389,8 @@ class Config:
         return converter.structure(json.loads(text), cls)
 
     @classmethod
-    def model_construct(cls, **values: Any) -> Self:
-        """An instance from trusted values, without validation (as pydantic's)."""
+    def model_construct(cls, _fields_set: set[str] | None = None, **values: Any) -> Self:
+        """An instance from trusted values, without validation (as pydantic's, ``_fields_set`` included)."""
         instance = cls.__new__(cls)
         for a in attrs.fields(cls):
             if a.name in values:
@@ -400,7 +400,8 @@ class Config:
                 _setattr(instance, a.name, default)
         extra = {k: v for k, v in values.items() if k not in cls.__noether_names__ and k not in _INTERNAL}
         _setattr(instance, "model_extra", extra if cls.__noether_extra__ == "allow" else {})
-        _setattr(instance, "_fields_set", values.keys() & cls.__noether_names__)
+        given = values.keys() & cls.__noether_names__ if _fields_set is None else _fields_set
+        _setattr(instance, "_fields_set", tuple(given))
         return instance
 
     @classmethod
