@@ -49,14 +49,21 @@ Check = Callable[..., Any]
 _FLOAT_STRING = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*", re.ASCII)
 
 
-def _bounds(ge: float | None, le: float | None, limit: float = math.inf) -> tuple[float, float, str, str]:
-    """The interval of a number field and its two messages, built once per field."""
-    lo, hi = -limit if ge is None else ge, limit if le is None else le
-    return lo, hi, f"Input should be greater than or equal to {ge}", f"Input should be less than or equal to {le}"
+FINITE = sys.float_info.max
+"""Where a float field has no bound of its own, the largest finite float is its bound."""
+
+
+def number_range(ge: float | None, le: float | None, limit: float = math.inf) -> tuple[float, float]:
+    """The closed interval a number field accepts: its own bounds, else ``±limit``."""
+    return -limit if ge is None else ge, limit if le is None else le
+
+
+def _range_messages(ge: float | None, le: float | None) -> tuple[str, str]:
+    return f"Input should be greater than or equal to {ge}", f"Input should be less than or equal to {le}"
 
 
 def int_check(ge: float | None = None, le: float | None = None) -> Check:
-    lo, hi, below, above = _bounds(ge, le)
+    (lo, hi), (below, above) = number_range(ge, le), _range_messages(ge, le)
 
     def check_int(value: Any, _type: Any = None) -> Any:
         if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
@@ -75,7 +82,7 @@ def _outside(value: Any, lo: float, below: str, above: str) -> InvalidValue:
 
 
 def float_check(ge: float | None = None, le: float | None = None) -> Check:
-    lo, hi, below, above = _bounds(ge, le, sys.float_info.max)
+    (lo, hi), (below, above) = number_range(ge, le, FINITE), _range_messages(ge, le)
 
     def check_float(value: Any, _type: Any = None) -> Any:
         kind = type(value)

@@ -14,14 +14,13 @@ paths to the same decision and the same values on every config class.
 
 import collections.abc
 import inspect
-import math
 import typing
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 
-from noether.core.schemas.converter import converter, plain_data
+from noether.core.schemas.converter import FINITE, converter, number_range, plain_data
 
 
 class Doubt(Exception):
@@ -38,10 +37,10 @@ def _test(annotation: Any, ge: float | None, le: float | None, var: str, names: 
         return f"type({var}) is str"
     if annotation is int:
         return " and ".join([f"type({var}) is int", *bounds])
-    if annotation is float and all(math.isfinite(b) for b in (ge, le) if b is not None):
-        names["_INF"] = math.inf  # an open side still bounds the value: it is finite
-        finite = [] if ge is not None and le is not None else [f"-_INF < {var} < _INF"]
-        return " and ".join([f"type({var}) is float", *bounds, *finite])
+    if annotation is float:  # the check's own range, open sides included
+        key = f"_range{len(names)}"
+        names[f"{key}_lo"], names[f"{key}_hi"] = number_range(ge, le, FINITE)
+        return f"(type({var}) is float and {key}_lo <= {var} <= {key}_hi)"
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is typing.Literal and all(type(a) is str for a in args):
         key = f"_allowed_{len(names)}"

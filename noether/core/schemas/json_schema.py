@@ -9,17 +9,17 @@ import datetime
 import enum
 import inspect
 import pathlib
-import sys
 import types
 import typing
 from typing import Any
 
 from noether.core.schemas.config import Config, FieldInfo
+from noether.core.schemas.converter import FINITE
 
 _SIMPLE: dict[Any, dict[str, Any]] = {
     bool: {"type": "boolean"},
     int: {"type": "integer"},
-    float: {"type": "number", "minimum": -sys.float_info.max, "maximum": sys.float_info.max},  # finite
+    float: {"type": "number", "minimum": -FINITE, "maximum": FINITE},
     str: {"type": "string"},
     type(None): {"type": "null"},
     pathlib.Path: {"type": "string"},
