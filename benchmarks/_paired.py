@@ -1,6 +1,10 @@
 """Paired, interleaved timing: the machine is shared and noisy, so only ratios measured
 side by side in one run are meaningful (never absolute times)."""
 
+import datetime
+import os
+import pathlib
+import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -38,3 +42,29 @@ def paired_ratio(
 
 def verdict(ratio: float, target: float) -> str:
     return "ok" if ratio <= target else "MISSED"
+
+
+RESULTS = pathlib.Path(__file__).with_name("RESULTS.md")
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def record(section: str, command: str, header: str, rows: list[str]) -> None:
+    """Replace ``section`` of benchmarks/RESULTS.md with this run's table (the latest figures only)."""
+    text = (
+        RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nWritten by the scripts in this folder.\n"
+    )
+    body = (
+        f"## {section}\n\n`{command}` on {machine()}, {datetime.date.today().isoformat()}.\n\n"
+        + "\n".join([header, header_rule(header), *rows])
+        + "\n"
+    )
+    parts = text.split("\n## ")
+    kept = [p for p in parts[1:] if not p.startswith(section + "\n")]
+    RESULTS.write_text("\n## ".join([parts[0].rstrip("\n") + "\n", *kept]).rstrip("\n") + "\n\n" + body)
+
+
+def header_rule(header: str) -> str:
+    return "|" + " --- |" * (header.count("|") - 1)

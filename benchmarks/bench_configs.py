@@ -14,15 +14,10 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import attrs
-import cattrs
-from _paired import paired_ratio, verdict
-from cattrs.errors import ClassValidationError
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from _paired import paired_ratio, record, verdict
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 import noether
@@ -129,80 +124,6 @@ PYD_LAYOUT = {
 INVALID = {"hidden_dim": 192.5, "num_heads": 3, "dropout": 2.0, "num_slices": 64}
 
 
-def cattrs_error_floor() -> Callable[[], object]:
-    """cattrs' detailed validation alone on AttentionConfig's fields, with hooks that only
-    test types and bounds: what any error path built on its exception groups pays before
-    noether's checks, the located errors and the ValidationError are added."""
-
-    @attrs.define
-    class Plain:
-        hidden_dim: int
-        num_heads: int
-        use_rope: bool = False
-        dropout: float = 0.0
-        init_weights: str = "truncnormal002"
-        bias: bool = True
-        qk_norm: bool = False
-
-    def check_int(value: object, _type: object) -> object:
-        if type(value) is not int:
-            raise ValueError("not an int")
-        return value
-
-    def check_fraction(value: float, _type: object) -> float:
-        if not 0.0 <= value <= 1.0:
-            raise ValueError("out of range")
-        return value
-
-    plain = cattrs.Converter(detailed_validation=True)
-    plain.register_structure_hook(int, check_int)
-    plain.register_structure_hook(float, check_fraction)
-    for kind in (bool, str):
-        plain.register_structure_hook(kind, lambda value, _type: value)
-    structure = make_dict_structure_fn(Plain, plain, _cattrs_detailed_validation=True)
-    data = {k: v for k, v in INVALID.items() if k != "num_slices"}
-
-    def run() -> ClassValidationError:
-        try:
-            structure(data)
-        except ClassValidationError as group:
-            group.__traceback__ = None  # as translate does: no cycle left for the collector
-            return group
-        raise AssertionError("invalid input accepted")
-
-    assert len(run().exceptions) == 2
-    return run
-
-
-def cattrs_dump(cls: type[Config]) -> Callable[[Config], dict[str, object]]:
-    """Dumps by cattrs' own generated functions (``make_dict_unstructure_fn``) in place of noether's
-    generated dump: what ``to_dict`` would cost without it. Extras need a wrapper; TokenSpec its pair."""
-    plain = cattrs.Converter()
-
-    def factory(cls: type[Config]) -> Callable[[Config], dict[str, object]]:
-        if issubclass(cls, TokenSpec):
-            return lambda spec: {spec.name: spec.size}  # type: ignore[attr-defined]
-        omit: dict[str, Any] = {name: override(omit=True) for name in ("model_extra", "_fields_set")}
-        dump = make_dict_unstructure_fn(cls, plain, _cattrs_include_init_false=True, **omit)
-        if cls.__noether_extra__ == "forbid":
-            return dump
-        return lambda config: {**dump(config), **config.model_extra}
-
-    plain.register_unstructure_hook_factory(lambda t: isinstance(t, type) and issubclass(t, Config), factory)
-    return plain.get_unstructure_hook(cls)
-
-
-def nested_dump_floor(a: int = 1, s: str = "s", names: list[str] = ["a"]) -> dict[str, object]:  # noqa: B006
-    """The nested layout's output shape built from local constants: no attribute reads, no loops."""
-    return {
-        "attention": {"hidden_dim": a, "num_heads": a, "use_rope": a, "dropout": a, "init_weights": a,
-                      "bias": a, "head_dim": a, "qk_norm": a, "num_slices": a},
-        "tokens": [{s: a}, {s: a}, {s: a}, {s: a}],
-        "patterns": [{"query_tokens": names[:], "key_value_tokens": names[:]},
-                     {"query_tokens": names[:], "key_value_tokens": names[:]}],
-    }  # fmt: skip
-
-
 def fails(load, data) -> int:
     try:
         load(data)
@@ -258,44 +179,37 @@ def main() -> None:
     assert pyd_cfg.num_slices == 64  # type: ignore[attr-defined]
     assert fails(AttentionConfig.from_dict, INVALID) == 2 == fails(PydAttentionConfig.model_validate, INVALID)
 
-    cattrs_attention, cattrs_layout = cattrs_dump(AttentionConfig), cattrs_dump(Layout)
-    assert cattrs_attention(cfg) == cfg.to_dict()
-    assert cattrs_layout(layout) == layout.to_dict()
-    assert AttentionConfig._explain(ATTENTION) == cfg
-
     cases = [
         ("from_dict AttentionConfig (+1 extra)", lambda: AttentionConfig.from_dict(ATTENTION),
-         lambda: PydAttentionConfig.model_validate(ATTENTION), 1.5),
-        ("  without the loader: cattrs' function", lambda: AttentionConfig._explain(ATTENTION),
-         lambda: PydAttentionConfig.model_validate(ATTENTION), None),
+         lambda: PydAttentionConfig.model_validate(ATTENTION), 2.5),
         ("from_dict TokenSpec", lambda: TokenSpec.from_dict(TOKEN),
-         lambda: PydTokenSpec.model_validate(PYD_TOKEN), 1.5),
-        ("from_dict Enum + Path + tuple", lambda: Rich.from_dict(RICH), lambda: PydRich.model_validate(RICH), 1.5),
+         lambda: PydTokenSpec.model_validate(PYD_TOKEN), 2.5),
+        ("from_dict Enum + Path + tuple", lambda: Rich.from_dict(RICH), lambda: PydRich.model_validate(RICH), 2.5),
         ("from_dict nested layout", lambda: Layout.from_dict(LAYOUT),
-         lambda: PydLayout.model_validate(PYD_LAYOUT), 1.5),
-        ("to_dict AttentionConfig", lambda: cfg.to_dict(), lambda: pyd_cfg.model_dump(), 0.5),
-        ("  by cattrs' own generated function", lambda: cattrs_attention(cfg), lambda: pyd_cfg.model_dump(), None),
-        ("to_dict TokenSpec", lambda: spec.to_dict(), lambda: pyd_spec.model_dump(), 0.5),
-        ("to_dict nested layout", lambda: layout.to_dict(), lambda: pyd_layout.model_dump(), 0.5),
-        ("  by cattrs' own generated functions", lambda: cattrs_layout(layout), lambda: pyd_layout.model_dump(), None),
-        ("  floor: its output from constants", lambda: nested_dump_floor(), lambda: pyd_layout.model_dump(), None),
-        ("round trip AttentionConfig", lambda: AttentionConfig.from_dict(cfg.to_dict()),
-         lambda: PydAttentionConfig.model_validate(pyd_cfg.model_dump()), 1.5),
+         lambda: PydLayout.model_validate(PYD_LAYOUT), 2.5),
+        ("to_dict AttentionConfig", lambda: cfg.to_dict(), lambda: pyd_cfg.model_dump(), 1.0),
+        ("to_dict TokenSpec", lambda: spec.to_dict(), lambda: pyd_spec.model_dump(), 1.0),
+        ("to_dict nested layout", lambda: layout.to_dict(), lambda: pyd_layout.model_dump(), 1.0),
         ("round trip nested layout", lambda: Layout.from_dict(layout.to_dict()),
-         lambda: PydLayout.model_validate(pyd_layout.model_dump()), 1.5),
+         lambda: PydLayout.model_validate(pyd_layout.model_dump()), 2.5),
         ("invalid, 2 errors reported", lambda: fails(AttentionConfig.from_dict, INVALID),
-         lambda: fails(PydAttentionConfig.model_validate, INVALID), 3.0),
-        ("  floor: cattrs detailed validation alone", cattrs_error_floor(),
-         lambda: fails(PydAttentionConfig.model_validate, INVALID), None),
+         lambda: fails(PydAttentionConfig.model_validate, INVALID), 6.0),
     ]  # fmt: skip
     print(f"{'case':40s} {'noether':>10s} {'pydantic':>10s} {'ratio':>7s} {'target':>7s}")
+    rows = []
     for name, candidate, baseline, target in cases:
         ratio, c, b = paired_ratio(candidate, baseline)
-        bar = "" if target is None else f"{target:6.2f}x {verdict(ratio, target)}"
-        print(f"{name:40s} {c * 1e6:8.2f}us {b * 1e6:8.2f}us {ratio:6.2f}x {bar}")
+        print(f"{name:40s} {c * 1e6:8.2f}us {b * 1e6:8.2f}us {ratio:6.2f}x {target:6.2f}x {verdict(ratio, target)}")
+        rows.append(
+            f"| {name} | {c * 1e6:.2f} us | {b * 1e6:.2f} us | {ratio:.2f}x | <= {target}x {verdict(ratio, target)} |"
+        )
     ratio, torch_free = cold_import_ratio()
     print(f"{'cold import + first from_dict (process)':40s} {'':10s} {'':10s} {ratio:6.2f}x {0.6:6.2f}x "
           f"{verdict(ratio, 0.6)}  torch imported: {not torch_free}")  # fmt: skip
+    rows.append(f"| cold import + first from_dict (torch imported: {not torch_free}) | | | {ratio:.2f}x "
+                f"| <= 0.6x {verdict(ratio, 0.6)} |")  # fmt: skip
+    record(f"Configs (Python {sys.version_info.major}.{sys.version_info.minor})",
+           "python benchmarks/bench_configs.py", "| case | noether | pydantic 2 | ratio | target |", rows)  # fmt: skip
 
 
 if __name__ == "__main__":

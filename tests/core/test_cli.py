@@ -139,7 +139,8 @@ def test_check_block_stack_files(tmp_path):
     assert result.stdout.splitlines() == [f"{bad}: depth: Input should be greater than or equal to 1"]
     bad.write_text(bad.read_text().replace("depth: 0", "depth: 2"))
     result = cli("check", str(bad))
-    assert result.stdout.splitlines() == [
+    assert result.stdout.splitlines() == [  # both problems in one pass: the extra key and the rule it broke
+        f"{bad}: block.attention_arguments: joint anchor attention needs at least 2 branches, got ['surface']",
         f"{bad}: block.attention_arguments.window: Extra inputs are not permitted",
     ]
     bad.write_text(bad.read_text().replace(", window: 3", ""))

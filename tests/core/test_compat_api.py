@@ -6,6 +6,7 @@ import cattrs
 import pytest
 
 from noether.core.schemas import Config, ValidationError, config, field, model_validator
+from noether.core.schemas.converter import float_pattern
 from noether.core.schemas.modules import AttentionConfig, AttentionPattern, TokenSpec
 
 
@@ -261,9 +262,10 @@ class TestJsonSchema:
         assert schema["properties"]["hidden_dim"]["minimum"] == 1
         assert schema["properties"]["dropout"] == {
             "title": "Dropout",
-            "type": "number",
-            "minimum": 0.0,
-            "maximum": 1.0,
+            "anyOf": [  # a number in [0, 1], or a numeric string that is plainly one (YAML 1.1 reads 1e-3 so)
+                {"type": "number", "minimum": 0.0, "maximum": 1.0},
+                {"type": "string", "pattern": float_pattern(0.0, 1.0)},
+            ],
             "default": 0.0,
             "description": AttentionConfig.model_fields["dropout"].description,
         }

@@ -97,8 +97,11 @@ def test_config_rules():
     no_rope = dict(config()["transformer_block_config"], use_rope=False)
     with pytest.raises(ValidationError, match="AB-UPT requires RoPE"):
         AnchorBranchedUPTConfig.from_dict(config(transformer_block_config=no_rope))
-    with pytest.raises(ValidationError, match=r"every field needs at least one channel, got \{'p': 0\}"):
+    with pytest.raises(ValidationError) as caught:  # every field needs a channel: located at the field's name
         AnchorBranchedUPTConfig.from_dict(config(data_specs={"position_dim": 3, "surface_output_dims": {"p": 0}}))
+    assert [(e["loc"], e["msg"]) for e in caught.value.errors()] == [
+        (("data_specs", "surface_output_dims", "p"), "Input should be greater than or equal to 1")
+    ]
 
 
 def test_any_registered_attention_is_a_physics_block_but_only_anchor_attention_streams():

@@ -1,30 +1,29 @@
 """Config classes on attrs, loaded and dumped by cattrs, with the pydantic-like API.
 
-Validation lives on the attrs class: every field's check (see
-:mod:`noether.core.schemas.converter`) is its attrs converter and model
-validators run after ``__init__``, so construction, ``from_dict``,
-``cattrs.structure``, assignment and ``attrs.evolve`` share one set of rules.
-The converter's hook for a config class is a loader generated for it
-(:mod:`noether.core.schemas.fast`); whatever that loader doubts goes to the
-function ``cattrs.gen`` generates with detailed validation, which decides, and
-whose exception groups :func:`~noether.core.schemas.errors.translate` locates.
+One path decides: every field's check (:mod:`noether.core.schemas.converter`) is its
+attrs converter, model validators run after ``__init__``, and extras are checked by the
+converter of the ``_extra`` field, so construction, ``from_dict``, ``cattrs.structure``,
+assignment and ``attrs.evolve`` all pass through ``__init__``. cattrs' generated
+functions structure (``prefer_attrib_converters``: the checks run once, in ``__init__``)
+and dump; when ``__init__`` refuses, the function cattrs generates with detailed
+validation runs only to explain, and :func:`~noether.core.schemas.errors.translate`
+turns its exception groups into one located :class:`ValidationError`.
 """
 
 import contextvars
 import copy
-import functools
 import sys
 import typing
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn, override
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from noether.core.schemas.converter import converter, field_check, jsonable
-from noether.core.schemas.errors import InvalidValue, ValidationError, error, translate
-from noether.core.schemas.fast import Doubt, make_dump, make_loader
+from noether.core.schemas.converter import converter, field_check, is_lax, jsonable, owned, relaxed
+from noether.core.schemas.errors import ErrorDetails, InvalidValue, ValidationError, did_you_mean, error, translate
 
 if sys.version_info >= (3, 11):
     from typing import Self, dataclass_transform
@@ -34,10 +33,11 @@ else:  # pragma: no cover - exercised on the 3.10 tox env
 ExtraMode = Literal["allow", "forbid"]
 C = TypeVar("C", bound="Config")
 _META = "noether"
-_INTERNAL = ("model_extra", "_fields_set")
+_EXTRA = "_extra"  # the extras' init name: attrs.evolve hands extras back through it
+_INTERNAL = (_EXTRA, "_fields_set")
 _IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, tuple, frozenset)
 _setattr = object.__setattr__
-_explaining = contextvars.ContextVar("noether_explaining", default=False)
+_explaining: contextvars.ContextVar[type | None] = contextvars.ContextVar("noether_explaining", default=None)
 
 
 @attrs.frozen
@@ -73,11 +73,11 @@ def field(
 ) -> Any:
     """Declare a config field.
 
-    ``ge``/``le`` bound numbers, ``min_length`` bounds collections, ``check``
-    runs after the type check (it returns the value or raises ``ValueError``),
-    ``json_schema`` adds keywords to the field's schema. A ``derived`` field is
-    set by a model validator: input may repeat its value but never contradict it.
-    A mutable default is copied for every instance.
+    ``ge``/``le`` bound numbers (or a mapping's number values), ``min_length`` bounds
+    collections, ``check`` runs after the type check (it returns the value or raises
+    ``ValueError``), ``json_schema`` adds keywords to the field's schema. A ``derived``
+    field is set by a model validator: input may repeat its value but never contradict
+    it. A mutable default is copied for every instance.
     """
     info = FieldInfo(description=description, ge=ge, le=le, min_length=min_length, derived=derived,
                      json_schema=dict(json_schema or {}), check=check)  # fmt: skip
@@ -106,13 +106,43 @@ def _info(a: "attrs.Attribute[Any]") -> FieldInfo:
     return attrs.evolve(info, name=a.name, annotation=a.type, default=default)
 
 
-def _check(info: FieldInfo) -> Callable[[Any], Any]:
-    return field_check(info.annotation, info.ge, info.le, info.min_length, info.check)
+def _check(info: FieldInfo, owner: str = "") -> Callable[[Any], Any]:
+    where = f"{owner}.{info.name}" if owner else info.name
+    return field_check(info.annotation, info.ge, info.le, info.min_length, info.check, where)
 
 
-def _no_extras(self: Any, attribute: Any, value: dict[str, Any]) -> None:
-    if value:
-        raise ValueError(f"{type(self).__name__} takes no extra keys, got {sorted(value)}")
+def _checked_extras(cls: "type[Config]", value: Any) -> dict[str, Any]:
+    """The check of ``_extra``: unknown keys kept (``extra="allow"``), refused, or in lax mode dropped."""
+    if type(value) is dict and not value:
+        return {}
+    if type(value) is not dict and not isinstance(value, Mapping):
+        raise InvalidValue("dict_type", "Input should be a valid dictionary of extra keys", value, True)
+    errors: list[ErrorDetails] = []
+    allow, kept = cls.__noether_extra__ == "allow", {}
+    for key, item in value.items():
+        if type(key) is not str:
+            errors.append(error("string_type", "Extra keys should be strings", key, (str(key),)))
+        elif key in RESERVED or key in cls.model_fields:
+            msg = f"{key!r} is reserved: it cannot be a key of a config document (the API uses it)"
+            errors.append(error("reserved_name", msg, item, (key,)))
+        elif allow:
+            try:
+                kept[key] = owned(item)
+            except InvalidValue as exc:
+                errors += translate(exc, item, (key,))
+        elif is_lax():
+            relaxed(f"{cls.__name__}.{key}", "an unknown key (dropped)")
+        else:
+            known = [n for n, i in cls.model_fields.items() if not i.derived]
+            errors.append(error("extra_forbidden", f"Extra inputs are not permitted{did_you_mean(key, known)}", item,
+                                (key,)))  # fmt: skip
+    if errors:
+        raise ValidationError(cls.__name__, errors)
+    return kept
+
+
+def _extras_of(value: Any, instance: Any) -> dict[str, Any]:
+    return _checked_extras(type(instance), value)
 
 
 def _install_checks(cls: type, fields: list["attrs.Attribute[Any]"]) -> list["attrs.Attribute[Any]"]:
@@ -120,15 +150,15 @@ def _install_checks(cls: type, fields: list["attrs.Attribute[Any]"]) -> list["at
     out = []
     for a in fields:
         a = a.evolve(on_setattr=attrs.setters.NO_OP)  # __init__ sets slots directly; Config.__setattr__ checks
-        if a.name == "model_extra" and getattr(cls, "__noether_extra__", "forbid") == "forbid":
-            a = a.evolve(validator=_no_extras)
-        elif a.name not in _INTERNAL and a.converter is None:
+        if a.name in RESERVED and a.name not in _INTERNAL:
+            raise TypeError(f"{cls.__name__}.{a.name}: the name is reserved for the config API")
+        if a.name not in _INTERNAL and a.converter is None:
             annotation = a.type
             if isinstance(annotation, str):  # postponed annotations: resolve once per class
                 hints = typing.get_type_hints(cls) if hints is None else hints
                 annotation = hints[a.name]
             a = a.evolve(type=annotation)
-            a = a.evolve(converter=_check(_info(a)) if a.init else None)
+            a = a.evolve(converter=_check(_info(a), cls.__name__) if a.init else None)
         out.append(a)
     return out
 
@@ -178,10 +208,8 @@ def config(cls: type[C] | None = None, /, *, extra: ExtraMode | None = None) -> 
             cls.__attrs_post_init__ = validators[0] if len(validators) == 1 else _run(validators)  # type: ignore[attr-defined]
         new = attrs.define(cls, kw_only=True, slots=True, init=False, repr=False, field_transformer=_install_checks)
         own = [a for a in attrs.fields(new) if a.name not in _INTERNAL]
-        if "to_dict" not in vars(cls):
-            new.to_dict = Config.to_dict  # type: ignore[method-assign]  # each class installs its dump on first use
         new.model_fields = {a.name: _info(a) for a in own}
-        new.__noether_names__ = frozenset(new.model_fields)
+        new.__noether_init__ = frozenset(n for n, i in new.model_fields.items() if not i.derived)
         new.__noether_derived__ = {n: _check(i) for n, i in new.model_fields.items() if i.derived}
         for a in own:  # a default that fails its own check is a bug in the class: fail at definition
             if a.init and a.default is not attrs.NOTHING and not isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
@@ -198,21 +226,56 @@ def is_config_class(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, Config)
 
 
-def _omitted(cls: Any) -> dict[str, Any]:
-    """cattrs overrides that leave the bookkeeping and derived fields to the config."""
-    return {name: override(omit=True) for name in (*_INTERNAL, *cls.__noether_derived__)}
+def _cached(cls: type, key: str, make: Callable[[], Any]) -> Any:
+    """``make()``, kept on ``cls`` itself (not inherited by subclasses)."""
+    value = cls.__dict__.get(key)
+    if value is None:
+        value = make()
+        type.__setattr__(cls, key, value)
+    return value
 
 
-@functools.cache
-def _detailed_structure(cls: Any) -> Any:
-    """cattrs' generated function with detailed validation, each given field's check (its attrs converter) as hook."""
-    checks: dict[str, Any] = {
-        a.name: override(struct_hook=a.converter) for a in attrs.fields(cls) if a.init and a.converter
-    }
-    return make_dict_structure_fn(
-        cls, converter, _cattrs_forbid_extra_keys=cls.__noether_extra__ == "forbid",
-        _cattrs_detailed_validation=True, **_omitted(cls), **checks,
-    )  # fmt: skip
+def _hook(cls: type, kind: str) -> Callable[..., Any]:
+    """The converter's (un)structure hook for ``cls``, looked up once per class (cattrs' dispatch costs a call)."""
+    return _cached(cls, f"__noether_{kind}__", lambda: getattr(converter, f"get_{kind}_hook")(cls))  # type: ignore[no-any-return]
+
+
+def _partition(cls: Any, data: Mapping[Any, Any]) -> tuple[dict[str, Any], dict[Any, Any]]:
+    """``data`` as init keywords and the rest: extras and derived values. An ``_extra`` mapping (the
+    init name attrs.evolve hands the extras back under) is unpacked into the rest."""
+    init: dict[str, Any] = {}
+    rest: dict[Any, Any] = {}
+    names = cls.__noether_init__
+    for key, value in data.items():
+        if key in names:
+            init[key] = value
+        elif key == _EXTRA and isinstance(value, Mapping):
+            rest.update(value)
+        else:
+            rest[key] = value
+    return init, rest
+
+
+def _derived(cls: Any, rest: dict[Any, Any]) -> dict[str, Any]:
+    return {name: rest.pop(name) for name in cls.__noether_derived__ if name in rest}
+
+
+def _structure_fn(cls: Any, detailed: bool) -> Any:
+    """cattrs' generated function for ``cls``: the checks run by ``__init__`` (attrs converters), or,
+    to explain a refusal, each field's check as its hook under detailed validation."""
+    return _cached(cls, f"__noether_structure_{detailed}__", lambda: _make_structure_fn(cls, detailed))
+
+
+def _make_structure_fn(cls: Any, detailed: bool) -> Any:
+    if not detailed:
+        return make_dict_structure_fn(
+            cls, converter, _cattrs_forbid_extra_keys=False, _cattrs_prefer_attrib_converters=True,
+            _cattrs_detailed_validation=False,
+        )  # fmt: skip
+    hooks: dict[str, Any] = {a.name: override(struct_hook=a.converter) for a in attrs.fields(cls) if a.init}
+    hooks[_EXTRA] = override(omit=True)  # checked apart, after the fields
+    return make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=False,
+                                  _cattrs_detailed_validation=True, **hooks)  # fmt: skip
 
 
 @attrs.define(kw_only=True, slots=True, init=False, repr=False, on_setattr=attrs.setters.NO_OP)
@@ -220,56 +283,80 @@ class Config:
     """Base of every noether config: the pydantic-style API over attrs and cattrs."""
 
     __noether_extra__: ClassVar[ExtraMode] = "forbid"
-    __noether_names__: ClassVar[frozenset[str]] = frozenset()
+    __noether_init__: ClassVar[frozenset[str]] = frozenset()
     __noether_derived__: ClassVar[dict[str, Callable[[Any], Any]]] = {}  # derived field -> its check
     model_fields: ClassVar[dict[str, FieldInfo]] = {}
 
-    model_extra: dict[str, Any] = attrs.field(factory=dict)  # an init field, so attrs.evolve keeps extras
+    _extra: dict[str, Any] = attrs.field(
+        factory=dict,
+        alias="_extra",
+        converter=attrs.Converter(_extras_of, takes_self=True),  # type: ignore[misc]
+    )
     _fields_set: Any = attrs.field(default=None, init=False, eq=False)
 
     def __init__(self, **kwargs: Any) -> None:
+        cls, given, derived = type(self), kwargs, {}
+        if not cls.__noether_init__.issuperset(kwargs):  # extras or derived values: checked apart
+            kwargs, rest = _partition(cls, kwargs)
+            derived = _derived(cls, rest) if cls.__noether_derived__ else {}
+            if rest:
+                kwargs[_EXTRA] = rest
         try:
             self.__attrs_init__(**kwargs)
+            refused = False
         except Exception:
-            if _explaining.get():  # inside the detailed structuring: let cattrs collect this error
+            if _explaining.get() is cls:  # inside its detailed structuring: let cattrs collect this error
                 raise
-            extra = kwargs.pop("model_extra", None)  # attrs.evolve passes the extras back this way
-            fresh = type(self)._explain({**kwargs, **(extra or {})})  # extras, derived values, or every error
-            for a in attrs.fields(type(self)):
+            refused = True
+        if refused:  # explained outside the handler: no context chained, no frames kept alive
+            fresh = cls._explain(given, (kwargs, kwargs.pop(_EXTRA, {}), derived))
+            for a in attrs.fields(cls):
                 _setattr(self, a.name, getattr(fresh, a.name))
             return
-        _setattr(self, "_fields_set", tuple(kwargs))
+        if derived:
+            errors = [e for name, value in derived.items() for e in self._derived_errors(name, value)]
+            if errors:
+                raise ValidationError(cls.__name__, errors)
+        keys = given if _EXTRA not in given else (*kwargs, *self._extra, *derived)
+        _setattr(self, "_fields_set", tuple(keys))
 
     if not TYPE_CHECKING:
 
         def __getattr__(self, name: str) -> Any:
             # Only reached when normal lookup fails: extras read like fields.
-            if name != "model_extra":
+            if name != _EXTRA:
                 try:
-                    return self.model_extra[name]
+                    return self._extra[name]
                 except (KeyError, AttributeError):
                     pass
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
         """Assignment re-validates: the config is rebuilt with the new value, or nothing changes."""
-        if name not in self.__noether_names__ or self._fields_set is None:  # bookkeeping, or constructing
+        if self._fields_set is None or name not in self.model_fields:  # constructing, or bookkeeping
+            if name == "model_extra":
+                raise AttributeError(f"{type(self).__name__}.model_extra is read-only: set extras through the config")
             return _setattr(self, name, value)
-        cls = type(self)
-        if name in cls.__noether_derived__:  # may repeat the derived value, never contradict it
-            current = getattr(self, name)
-            try:
-                value = cls.__noether_derived__[name](value)
-            except InvalidValue as exc:
-                raise ValidationError(cls.__name__, translate(exc, value, (name,))) from None
-            if value != current:
-                msg = f"{name} is derived from the other fields as {current!r}; leave it unset"
-                raise ValidationError(cls.__name__, [error("derived_mismatch", msg, value, (name,))])
+        if name in self.__noether_derived__:  # may repeat the derived value, never contradict it
+            errors = self._derived_errors(name, value)
+            if errors:
+                raise ValidationError(type(self).__name__, errors)
             return None
         fresh = self._rebuilt({name: value})
-        for a in attrs.fields(cls):
+        for a in attrs.fields(type(self)):
             _setattr(self, a.name, getattr(fresh, a.name))
         return None
+
+    def _derived_errors(self, name: str, value: Any) -> list[ErrorDetails]:
+        current = getattr(self, name)
+        try:
+            value = self.__noether_derived__[name](value)
+        except InvalidValue as exc:
+            return translate(exc, value, (name,))
+        if value == current:
+            return []
+        msg = f"{name} is derived from the other fields as {current!r}; leave it unset"
+        return [error("derived_mismatch", msg, value, (name,))]
 
     def _rebuilt(self, changes: Mapping[str, Any]) -> Self:
         """A validated copy with ``changes``: the keys given stay given, and the changed ones join them."""
@@ -279,114 +366,109 @@ class Config:
 
     def __repr__(self) -> str:
         parts = [f"{name}={getattr(self, name)!r}" for name in self.model_fields]
-        parts += [f"{k}={v!r}" for k, v in self.model_extra.items()]
+        parts += [f"{k}={v!r}" for k, v in self._extra.items()]
         return f"{type(self).__name__}({', '.join(parts)})"
 
     # -- the cattrs hooks --------------------------------------------------------------------
 
     @classmethod
     def _structure_hook(cls) -> Callable[[Any, Any], Any]:
-        """The hook ``converter`` uses for this class: the generated loader (:mod:`.fast`), and
-        cattrs' detailed validation (``_explain``) for whatever the loader doubts."""
-        init_names = cls.__noether_names__ - cls.__noether_derived__.keys()
-        derived, allow, explain = tuple(cls.__noether_derived__), cls.__noether_extra__ == "allow", cls._explain
-
-        def rest(instance: Any, data: Any) -> Any:
-            extra = {k: v for k, v in data.items() if k not in init_names}
-            for name in derived:
-                if name in extra:
-                    setattr(instance, name, extra.pop(name))
-            if extra:
-                if not allow:
-                    raise Doubt
-                "".join(extra)  # raises TypeError on a key that is not a string: a doubt too
-                _setattr(instance, "model_extra", extra)
-            return instance
-
-        fast = make_loader(cls, rest)
+        """The hook ``converter`` uses for this class: cattrs' generated function, whose call of
+        the class runs every check in ``__init__``; a refusal is explained there."""
+        load, init_names = _structure_fn(cls, False), cls.__noether_init__
 
         def structure(data: Any, _type: Any = cls) -> Any:
-            try:
-                return fast(data)
-            except Exception:
-                pass
-            return explain(data)  # outside the handler: its errors do not chain the loader's doubt
-
-        structure.load = fast  # type: ignore[attr-defined]  # inlined by the loaders of configs that nest this one
+            if type(data) is dict and init_names.issuperset(data):
+                try:
+                    return load(data)
+                except KeyError:  # a required field is missing: cattrs' function read it before calling the class
+                    return cls._explain(data)
+            if isinstance(data, cls):
+                return copy.deepcopy(data)  # a config owns its nested configs
+            if isinstance(data, Mapping) and all(type(k) is str for k in data):
+                return cls(**data)  # extras or derived values, which cattrs' function would drop: the class checks
+            return cls._explain(data)
 
         return structure
 
     @classmethod
-    def _explain(cls, data: Any) -> Self:
-        """Load ``data`` with cattrs' detailed validation: the instance, or every error at once."""
-        if isinstance(data, cls):
-            return data
-        if type(data) is not dict and not isinstance(data, Mapping):
-            expected = f"Input should be a valid dictionary or instance of {cls.__name__}"
-            raise ValidationError(cls.__name__, [error("model_type", expected, data)])
-        derived, core = {}, data
-        if not cls.__noether_derived__.keys().isdisjoint(data):
-            derived = {k: v for k, v in data.items() if k in cls.__noether_derived__}
-            core = {k: v for k, v in data.items() if k not in derived}
-        token = _explaining.set(True)
+    def _explain(cls, data: Any, parts: tuple[dict[str, Any], Any, dict[str, Any]] | None = None) -> Self:
+        """Load ``data`` with cattrs' detailed validation: the instance, or every error at once.
+        ``parts``: ``data`` as init keywords, extras and derived values, where already split."""
+        if parts is None:
+            if type(data) is not dict and not isinstance(data, Mapping):
+                expected = f"Input should be a valid dictionary or instance of {cls.__name__}"
+                raise ValidationError(cls.__name__, [error("model_type", expected, data)])
+            core, extra = _partition(cls, data)
+            parts = core, extra, _derived(cls, extra)
+        core, extra, derived = parts
+        errors: list[ErrorDetails] = []
+        token = _explaining.set(cls)
         try:
-            instance = _detailed_structure(cls)(core)  # type: ignore[arg-type]
+            instance = _structure_fn(cls, True)(core)
+        except Exception as exc:  # translated outside the handler: no context chained, no frames kept alive
+            failure: Exception | None = exc
+        else:
             failure = None
-        except Exception as exc:
-            failure = exc
-        _explaining.reset(token)
-        if failure is not None:  # raised outside the handler: no context chained, no frames kept alive
-            errors = translate(failure, core)
+        finally:
+            _explaining.reset(token)
+        if failure is not None:
+            errors, instance = translate(failure, core), None
             del failure
-            raise ValidationError(cls.__name__, errors)
-        errors = []
-        for name, value in derived.items():
-            try:
-                setattr(instance, name, value)
-            except ValidationError as exc:
-                errors += exc.errors()
-        extra = {k: v for k, v in core.items() if k not in cls.__noether_names__}
-        errors += [
-            error("string_type", "Extra keys should be strings", k, (str(k),)) for k in extra if type(k) is not str
-        ]
+        try:
+            extra = _checked_extras(cls, extra)
+        except ValidationError as exc:
+            errors += exc.errors()
+        for name, value in derived.items() if instance is not None else ():
+            errors += instance._derived_errors(name, value)
         if errors:
             raise ValidationError(cls.__name__, errors)
-        _setattr(instance, "model_extra", extra)
+        _setattr(instance, _EXTRA, extra)
         _setattr(instance, "_fields_set", tuple(data))
-        return instance  # type: ignore[no-any-return]
+        return typing.cast(Self, instance)
 
     @classmethod
     def _unstructure_hook(cls) -> Callable[[Any], Any]:
-        """The hook ``converter`` uses to dump this class: a generated dump (:mod:`.fast`)."""
-        return make_dump(cls)
+        """The hook ``converter`` uses to dump this class: cattrs' generated function, extras after it."""
+        omit: dict[str, Any] = {name: override(omit=True) for name in _INTERNAL}
+        dump = make_dict_unstructure_fn(cls, converter, _cattrs_include_init_false=True, **omit)
+        if cls.__noether_extra__ == "forbid":
+            return dump
+        return lambda config: {**dump(config), **owned(config._extra)}
 
     # -- the pydantic-style API --------------------------------------------------------------
 
+    @property
+    def model_extra(self) -> Mapping[str, Any]:
+        """The unknown keys kept (``extra="allow"``), read-only: change them through the config."""
+        return MappingProxyType(self._extra)
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        """Build and validate from plain data (a dict loaded from YAML, JSON or a checkpoint)."""
-        hook = cls.__dict__.get("__noether_hook__")
-        if hook is None:  # the converter's hook for this class, looked up once
-            hook = converter.get_structure_hook(cls)
-            type.__setattr__(cls, "__noether_hook__", hook)
-        return hook(data, cls)  # type: ignore[no-any-return]
+        """Build and validate from plain data (a dict loaded from YAML, JSON or a checkpoint); an
+        instance is returned as it is (as pydantic's), while one nested in other input is copied."""
+        if isinstance(data, cls):
+            return data
+        return _hook(cls, "structure")(data, cls)  # type: ignore[no-any-return]
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data that ``from_dict`` turns back into an equal config."""
-        # The converter's hook for this class becomes the class's to_dict: later calls go straight to it.
-        dump = converter.get_unstructure_hook(type(self))
-        type.__setattr__(type(self), "to_dict", dump)
-        return dump(self)  # type: ignore[no-any-return]
+        """Plain data that ``from_dict`` turns back into an equal config (containers of its own)."""
+        return _hook(type(self), "unstructure")(self)  # type: ignore[no-any-return]
 
     @classmethod
     def model_validate(cls, obj: Any) -> Self:
-        return converter.structure(obj, cls)
+        return cls.from_dict(obj)
 
     @classmethod
     def model_validate_json(cls, text: str | bytes) -> Self:
         import json  # here, not at import: the cold import of every config pays for the module otherwise
 
-        return converter.structure(json.loads(text), cls)
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise ValidationError(cls.__name__, [error("json_invalid", f"Invalid JSON: {reason}", text)]) from None
+        return converter.structure(data, cls)
 
     @classmethod
     def model_construct(cls, _fields_set: set[str] | None = None, **values: Any) -> Self:
@@ -398,9 +480,9 @@ class Config:
             elif a.default is not attrs.NOTHING:
                 default = a.default.factory() if isinstance(a.default, attrs.Factory) else a.default  # type: ignore[arg-type]
                 _setattr(instance, a.name, default)
-        extra = {k: v for k, v in values.items() if k not in cls.__noether_names__ and k not in _INTERNAL}
-        _setattr(instance, "model_extra", extra if cls.__noether_extra__ == "allow" else {})
-        given = values.keys() & cls.__noether_names__ if _fields_set is None else _fields_set
+        extra = {k: v for k, v in values.items() if k not in cls.model_fields and k not in RESERVED}
+        _setattr(instance, _EXTRA, extra if cls.__noether_extra__ == "allow" else {})
+        given = values.keys() & cls.model_fields.keys() if _fields_set is None else _fields_set
         _setattr(instance, "_fields_set", tuple(given))
         return instance
 
@@ -416,15 +498,14 @@ class Config:
     @property
     def model_fields_set(self) -> set[str]:
         """The keys given explicitly, extras included (as pydantic's), and those assigned or updated since."""
-        names, extra = self.__noether_names__, self.model_extra
+        names, extra = self.model_fields, self._extra
         return {k for k in self._fields_set or () if k in names or k in extra}
 
     def _inputs(self) -> dict[str, Any]:
         """The field form without derived fields: what rebuilding this config needs."""
         data = self._dump_source()
-        for name, info in self.model_fields.items():
-            if info.derived:
-                data.pop(name, None)
+        for name in self.__noether_derived__:
+            data.pop(name, None)
         return data
 
     def model_dump(
@@ -453,11 +534,11 @@ class Config:
         return json.dumps(self.model_dump(mode="json", **kwargs), indent=indent)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """A validated copy; derived fields are recomputed unless ``update`` sets them.
+        """A validated copy with containers of its own; derived fields are recomputed unless ``update`` sets them.
 
         Unlike pydantic, the copy is always re-validated, so an update cannot
         produce a config that ``from_dict`` would reject. ``deep`` is accepted
-        for compatibility: nested configs are always rebuilt.
+        for compatibility: a copy never shares a container with the original.
         """
         return self._rebuilt(update or {})
 
@@ -474,6 +555,9 @@ class Config:
 
         return object_schema(cls, defs)
 
+
+RESERVED = frozenset({"model_extra", *_INTERNAL, *(n for n in dir(Config) if not n.startswith("__"))})
+"""Names a config field or an extra key cannot take: the API's own."""
 
 converter.register_structure_hook_factory(is_config_class, lambda cls: cls._structure_hook())
 converter.register_unstructure_hook_factory(is_config_class, lambda cls: cls._unstructure_hook())

@@ -6,29 +6,35 @@ What this module adds are the rules cattrs' defaults do not follow (they accept
 ``64.5`` as an int, ``"false"`` as True and ``"abc"`` as a list of characters):
 
 * ``int``: an int (not a bool, a float or a string).
-* ``float``: a finite float or an int (stored as float), or a string holding a
-  finite decimal number such as ``"1e-3"``, because YAML 1.1 loaders (PyYAML) read
-  exponent notation without a dot as a string. Never a bool, NaN or an infinity
-  (the JSON Schema says the same).
+* ``float``: a finite float or an int (stored as float), or a numeric string that
+  :func:`float_pattern` allows (YAML 1.1 loaders such as PyYAML read ``1e-3`` as a
+  string); the JSON Schema carries the same pattern. Never a bool, NaN or an infinity.
 * ``bool``: ``True`` or ``False`` only. ``str``: a string only.
 * ``Literal[...]`` and enums: one of the values, of the same type.
 * sequences, sets and tuples: a list or tuple, never a bare string or a mapping;
-  mappings: a mapping.
+  mappings: a mapping. Every container is copied: a config owns what it holds.
 * unions: the first member that accepts the value, tried in order.
+
+:func:`lax` (or ``NOETHER_STRICT=0``) switches the same hooks to emmiai-noether 1.x's
+pydantic rules for migration, reporting each relaxation once as a ``DeprecationWarning``.
 
 Register a hook for your own type on :data:`converter` and config fields of that
 type load with it: ``converter.register_structure_hook(Money, parse_money)``.
 """
 
 import collections.abc
+import contextlib
+import contextvars
 import datetime
 import enum
 import math
+import os
 import re
 import sys
 import types
 import typing
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
@@ -38,7 +44,7 @@ from cattrs.cols import mapping_structure_factory as _mapping_factory
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn
 
-from noether.core.schemas.errors import InvalidValue
+from noether.core.schemas.errors import InvalidValue, ValidationError, error
 
 converter = cattrs.Converter(detailed_validation=True)
 """The converter behind ``from_dict``/``to_dict`` of every noether config."""
@@ -46,11 +52,55 @@ converter = cattrs.Converter(detailed_validation=True)
 Check = Callable[..., Any]
 """``check(value)`` as an attrs converter, ``check(value, type)`` as a cattrs hook: one function for both."""
 
-_FLOAT_STRING = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*", re.ASCII)
-
-
 FINITE = sys.float_info.max
 """Where a float field has no bound of its own, the largest finite float is its bound."""
+MAX_DEPTH = 64
+"""Nesting deeper than this in free-form (``Any``) values is refused: configs are shallow."""
+
+_LAX = contextvars.ContextVar("noether_lax", default=os.environ.get("NOETHER_STRICT", "1").strip() in ("0", "false"))
+_reported: set[tuple[str, str]] = set()
+
+
+@contextlib.contextmanager
+def lax() -> Iterator[None]:
+    """Load with emmiai-noether 1.x's pydantic rules (``4.0`` and ``"64"`` for an int, unknown
+    keys dropped), each relaxation reported once as a ``DeprecationWarning`` naming the field."""
+    token = _LAX.set(True)
+    try:
+        yield
+    finally:
+        _LAX.reset(token)
+
+
+def is_lax() -> bool:
+    return _LAX.get()
+
+
+def relaxed(where: str, what: str) -> None:
+    """Report one relaxation of the strict rules, once per place and kind."""
+    if (where, what) not in _reported:
+        _reported.add((where, what))
+        msg = f"{where}: {what} accepted by lax mode (emmiai-noether 1.x rules); strict mode refuses it"
+        warnings.warn(msg, DeprecationWarning, stacklevel=3)
+
+
+def _lax_int(value: Any) -> int | None:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, (str, bytes)):
+        with contextlib.suppress(ValueError):
+            number = float(value)
+            return int(number) if number.is_integer() else None
+    return int(value) if isinstance(value, bool) else None
+
+
+_TRUE, _FALSE = frozenset(("1", "on", "t", "true", "y", "yes")), frozenset(("0", "off", "f", "false", "n", "no"))
+
+
+def _lax_bool(value: Any) -> bool | None:
+    if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    return bool(value) if type(value) in (int, float) and value in (0, 1) else None
 
 
 def number_range(ge: float | None, le: float | None, limit: float = math.inf) -> tuple[float, float]:
@@ -58,55 +108,94 @@ def number_range(ge: float | None, le: float | None, limit: float = math.inf) ->
     return -limit if ge is None else ge, limit if le is None else le
 
 
-def _range_messages(ge: float | None, le: float | None) -> tuple[str, str]:
+_M, _E = r"([0-9]{1,200}(\.[0-9]{0,200})?|\.[0-9]{1,200})", r"([eE][+-]?[0-9]{1,2})?"
+_FLOAT_PATTERNS = {  # every match is finite and inside the bounds: the schema can then say it exactly
+    (None, None): rf"[+-]?{_M}{_E}",
+    (0.0, None): rf"\+?{_M}{_E}",
+    (1.0, None): r"\+?0{0,200}[1-9][0-9]{0,199}(\.[0-9]{0,200})?([eE]\+?[0-9]{1,2})?",
+    (0.0, 1.0): r"\+?(0{1,200}\.?|0{0,200}\.[0-9]{1,200}|0{0,199}1(\.0{0,200})?"
+    r"|[0-9](\.[0-9]{0,200})?[eE]-(0?[1-9]|[1-9][0-9]))",
+}
+
+
+def float_pattern(ge: float | None, le: float | None) -> str | None:
+    """The numeric strings a float field with these bounds accepts (a JSON Schema ``pattern``, searched
+    as the schema's validators search it), or None: that field takes no strings."""
+    core = _FLOAT_PATTERNS.get((ge, le))
+    return None if core is None else f"^({core})$"
+
+
+def _messages(ge: float | None, le: float | None) -> tuple[str, str]:
     return f"Input should be greater than or equal to {ge}", f"Input should be less than or equal to {le}"
 
 
-def int_check(ge: float | None = None, le: float | None = None) -> Check:
-    (lo, hi), (below, above) = number_range(ge, le), _range_messages(ge, le)
-
-    def check_int(value: Any, _type: Any = None) -> Any:
-        if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
-            raise InvalidValue("int_type", "Input should be a valid integer", value, True)
-        if lo <= value <= hi:
-            return value
-        raise _outside(value, lo, below, above)
-
-    return check_int
-
-
-def _outside(value: Any, lo: float, below: str, above: str) -> InvalidValue:
+def _outside(value: Any, lo: float, hi: float, ge: float | None, le: float | None) -> InvalidValue:
+    if value != value or (value < lo and ge is None) or (value > hi and le is None):
+        return InvalidValue("finite_number", "Input should be a finite number", value)
+    below, above = _messages(ge, le)
     if value < lo:
         return InvalidValue("greater_than_equal", below, value)
     return InvalidValue("less_than_equal", above, value)
 
 
-def float_check(ge: float | None = None, le: float | None = None) -> Check:
-    (lo, hi), (below, above) = number_range(ge, le, FINITE), _range_messages(ge, le)
+def int_check(ge: float | None = None, le: float | None = None, where: str = "an int") -> Check:
+    lo, hi = number_range(ge, le)
+
+    def check_int(value: Any, _type: Any = None) -> Any:
+        if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
+            lenient = _lax_int(value) if _LAX.get() else None
+            if lenient is None:
+                raise InvalidValue("int_type", "Input should be a valid integer", value, True)
+            relaxed(where, f"{type(value).__name__} for an int")
+            value = lenient
+        if lo <= value <= hi:
+            return value
+        raise _outside(value, lo, hi, ge, le)
+
+    return check_int
+
+
+def float_check(ge: float | None = None, le: float | None = None, where: str = "a float") -> Check:
+    lo, hi = number_range(ge, le, FINITE)
+    pattern = float_pattern(ge, le)
+    strings = re.compile(pattern).search if pattern else lambda _: None
 
     def check_float(value: Any, _type: Any = None) -> Any:
         kind = type(value)
         if kind is not float:
-            ok = kind is int or (isinstance(value, (int, float)) and kind is not bool)
-            if not (ok or (kind is str and _FLOAT_STRING.fullmatch(value))):
-                raise InvalidValue("float_type", "Input should be a valid number", value, True)
-            try:
+            if kind is int or (isinstance(value, (int, float)) and kind is not bool):
+                try:
+                    value = float(value)
+                except OverflowError:
+                    raise InvalidValue("finite_number", "Input should be a finite number", value) from None
+            elif kind is str and strings(value):
                 value = float(value)
-            except OverflowError:
-                raise InvalidValue("finite_number", "Input should be a finite number", value) from None
+            elif _LAX.get() and isinstance(value, (str, bool)):
+                try:
+                    value = float(value)
+                except ValueError:
+                    raise InvalidValue("float_type", "Input should be a valid number", value, True) from None
+                relaxed(where, f"{kind.__name__} for a float")
+            else:
+                raise InvalidValue("float_type", "Input should be a valid number", value, True)
         if lo <= value <= hi:  # NaN fails it: it compares false with everything
             return value
-        if value != value or (value < lo and ge is None) or (value > hi and le is None):
-            raise InvalidValue("finite_number", "Input should be a finite number", value)
-        raise _outside(value, lo, below, above)
+        raise _outside(value, lo, hi, ge, le)
 
     return check_float
 
 
-def check_bool(value: Any, _type: Any = None) -> Any:
-    if value is True or value is False:
-        return value
-    raise InvalidValue("bool_type", "Input should be a valid boolean (true or false)", value, True)
+def bool_check(where: str = "a bool") -> Check:
+    def check_bool(value: Any, _type: Any = None) -> Any:
+        if value is True or value is False:
+            return value
+        lenient = _lax_bool(value) if _LAX.get() else None
+        if lenient is None:
+            raise InvalidValue("bool_type", "Input should be a valid boolean (true or false)", value, True)
+        relaxed(where, f"{type(value).__name__} for a bool")
+        return lenient
+
+    return check_bool
 
 
 def check_str(value: Any, _type: Any = None) -> Any:
@@ -150,20 +239,37 @@ def enum_check(cls: type[enum.Enum]) -> Check:
     return check_enum
 
 
-def scalar_check(annotation: Any) -> Check | None:
+def owned(value: Any, depth: int = 0) -> Any:
+    """A free-form value with containers of its own (nothing shared with the caller), depth bounded."""
+    if type(value) in (str, int, float, bool, type(None)):
+        return value
+    if depth >= MAX_DEPTH:
+        raise InvalidValue("too_deep", f"Input should be nested at most {MAX_DEPTH} levels deep", "...")
+    if isinstance(value, dict):
+        return {k: owned(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [owned(v, depth + 1) for v in value]
+        kind = next(k for k in (list, tuple, set, frozenset) if isinstance(value, k))
+        return items if kind is list else kind(items)
+    return value
+
+
+def scalar_check(annotation: Any, where: str = "") -> Check | None:
     """A direct check for scalar annotations (one call per field), or None for cattrs."""
     if annotation is Any or annotation is object:
-        return lambda value, _type=None: value
-    simple = {bool: check_bool, str: check_str, int: int_check(), float: float_check()}
-    if annotation in simple:
-        return simple[annotation]
+        return lambda value, _type=None: owned(value)
+    if annotation in (bool, int, float):
+        make: Any = {bool: bool_check, int: int_check, float: float_check}[annotation]
+        return make(where=where or f"a {annotation.__name__} value")  # type: ignore[no-any-return]
+    if annotation is str:
+        return check_str
     if typing.get_origin(annotation) is typing.Literal:
         return literal_check(typing.get_args(annotation))
     return None
 
 
-for _scalar in (bool, str, int, float):
-    converter.register_structure_hook(_scalar, scalar_check(_scalar))  # type: ignore[arg-type]
+for _scalar in (bool, str, int, float, Any):
+    converter.register_structure_hook(_scalar, typing.cast(Check, scalar_check(_scalar)))
 converter.register_structure_hook_factory(
     lambda t: typing.get_origin(t) is typing.Literal,  # type: ignore[comparison-overlap]
     lambda t: literal_check(typing.get_args(t)),
@@ -208,20 +314,20 @@ def _union_factory(tp: Any) -> Callable[[Any, Any], Any]:
     return structure_union
 
 
-converter.register_structure_hook_factory(
-    lambda t: typing.get_origin(t) in (typing.Union, types.UnionType) and not _plain_optional(t),  # type: ignore[comparison-overlap]
-    _union_factory,
-)
-
-
 def _plain_optional(tp: Any) -> bool:
     """``X | None`` with one X: cattrs' own optional hook serves it."""
     args = typing.get_args(tp)
     return typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args and len(args) == 2
 
 
+converter.register_structure_hook_factory(
+    lambda t: typing.get_origin(t) in (typing.Union, types.UnionType) and not _plain_optional(t),  # type: ignore[comparison-overlap]
+    _union_factory,
+)
+
+
 def _collection_factory(tp: Any) -> Callable[[Any, Any], Any]:
-    """cattrs' own hook for the collection, behind a check of the input's kind."""
+    """cattrs' own hook for the collection (a new container), behind a check of the input's kind."""
     origin: Any = typing.get_origin(tp) or tp
     args = typing.get_args(tp)
     inner: Callable[[Any, Any], Any]
@@ -271,16 +377,18 @@ converter.register_structure_hook_factory(
 )
 
 
-def plain_data(tp: Any) -> bool:
-    """Values of this type are JSON-like already: dumping them is the identity."""
-    if tp in (int, float, str, bool, type(None), Any):
+def _plain(tp: Any) -> bool:
+    """Values of this type are immutable JSON scalars already: dumping them is the identity."""
+    if tp in (int, float, str, bool, type(None)):
         return True
     origin = typing.get_origin(tp)
-    union = origin in (typing.Union, types.UnionType)
-    return origin is typing.Literal or (union and all(map(plain_data, typing.get_args(tp))))
+    return origin is typing.Literal or (
+        origin in (typing.Union, types.UnionType) and all(map(_plain, typing.get_args(tp)))
+    )
 
 
-converter.register_unstructure_hook_factory(plain_data, lambda _: identity)
+converter.register_unstructure_hook_factory(_plain, lambda _: identity)
+converter.register_unstructure_hook(Any, owned)  # free-form values: dumped as copies, never the config's own
 
 
 def _attrs_factory(tp: Any) -> Callable[[Any, Any], Any]:
@@ -300,28 +408,50 @@ def _attrs_factory(tp: Any) -> Callable[[Any, Any], Any]:
 converter.register_structure_hook_factory(lambda t: attrs.has(t) and not hasattr(t, "model_fields"), _attrs_factory)
 
 
+def _mapping_values(check: Check, values: Check) -> Check:
+    """Bounds on a mapping's values, each error located at its key."""
+
+    def check_mapping(value: Any, _type: Any = None) -> Any:
+        value = check(value)
+        errors = []
+        for key, item in value.items():
+            try:
+                values(item)
+            except InvalidValue as exc:
+                errors.append(error(exc.args[0], str(exc), item, (key,)))
+        if errors:
+            raise ValidationError("", errors)
+        return value
+
+    return check_mapping
+
+
 def field_check(
     annotation: Any,
     ge: float | None = None,
     le: float | None = None,
     min_length: int = 0,
     custom: Check | None = None,
+    where: str = "",
 ) -> Check:
     """The attrs converter of a field: its type check, bounds, length, then ``custom``.
 
-    Scalars get a direct check; every other type goes through :data:`converter`
-    on each call, so hooks registered after the class was defined apply too.
+    ``ge``/``le`` bound a number, or the values of a mapping of numbers. Scalars get a
+    direct check; every other type goes through :data:`converter` on each call, so
+    hooks registered after the class was defined apply too.
     """
     args = typing.get_args(annotation)
     optional = _plain_optional(annotation)
     base = next(a for a in args if a is not type(None)) if optional else annotation
+    values = typing.get_args(base)[1] if is_mapping(base) and len(typing.get_args(base)) == 2 else None
+    structure = converter.structure
+    check = scalar_check(base, where) or (lambda value, _type=None: structure(value, base))
     if ge is not None or le is not None:
-        if base not in (int, float):
-            raise TypeError(f"ge/le bound int and float fields, not {annotation!r}")
-        check = (int_check if base is int else float_check)(ge, le)
-    else:
-        structure = converter.structure
-        check = scalar_check(base) or (lambda value, _type=None: structure(value, base))
+        number = values if values in (int, float) else base
+        if number not in (int, float):
+            raise TypeError(f"ge/le bound numbers or the values of a mapping of numbers, not {annotation!r}")
+        bounded = (int_check if number is int else float_check)(ge, le, where or "a number")
+        check = _mapping_values(check, bounded) if number is values else bounded
     if min_length or custom is not None:
         typed = check
 

@@ -8,7 +8,6 @@ from typing import Any, TypedDict
 from cattrs.errors import (
     AttributeValidationNote,
     ClassValidationError,
-    ForbiddenExtraKeysError,
     IterableValidationError,
     IterableValidationNote,
 )
@@ -106,14 +105,6 @@ def translate(exc: BaseException, data: Any, loc: Loc = ()) -> list[ErrorDetails
         return [{"loc": loc, "msg": str(exc), "type": exc.args[0], "input": exc.args[2]}]
     if isinstance(exc, ValidationError):
         return [{**e, "loc": loc + e["loc"]} for e in exc._errors]
-    if isinstance(exc, ForbiddenExtraKeysError):
-        values = data if isinstance(data, Mapping) else {}
-        known = [a.name for a in getattr(exc.cl, "__attrs_attrs__", ()) if a.init and not a.name.startswith("_")]
-        return [
-            error("extra_forbidden", f"Extra inputs are not permitted{did_you_mean(str(k), known)}", values.get(k),
-                  (*loc, str(k)))
-            for k in sorted(exc.extra_fields, key=str)
-        ]  # fmt: skip
     if isinstance(exc, (ClassValidationError, IterableValidationError)):
         out: list[ErrorDetails] = []
         for sub in exc.exceptions:

@@ -1,36 +1,49 @@
-"""JSON Schema (draft 2020-12) of config classes, describing what ``from_dict`` accepts.
+"""JSON Schema (draft 2020-12) of config classes, describing exactly what ``from_dict`` accepts.
 
-Every rule a field check enforces has a keyword here; the cross-field rules of
-model validators (say, hidden_dim divisible by num_heads) have none.
+Every rule a field check enforces has a keyword here, derived from the same bounds and
+patterns the checks use. What JSON Schema cannot say: the cross-field rules of model
+validators (say, hidden_dim divisible by num_heads), and that ``64.0`` is an integer to
+JSON Schema but not to an int field.
 """
 
 import collections.abc
 import datetime
 import enum
 import inspect
+import math
 import pathlib
 import types
 import typing
 from typing import Any
 
 from noether.core.schemas.config import Config, FieldInfo
-from noether.core.schemas.converter import FINITE
+from noether.core.schemas.converter import FINITE, float_pattern, number_range
 
 _SIMPLE: dict[Any, dict[str, Any]] = {
     bool: {"type": "boolean"},
-    int: {"type": "integer"},
-    float: {"type": "number", "minimum": -FINITE, "maximum": FINITE},
     str: {"type": "string"},
     type(None): {"type": "null"},
     pathlib.Path: {"type": "string"},
     datetime.datetime: {"type": "string", "format": "date-time"},
     datetime.date: {"type": "string", "format": "date"},
 }
+Bounds = tuple[float | None, float | None]
 
 
-def _type_schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
+def _number(tp: Any, bounds: Bounds) -> dict[str, Any]:
+    lo, hi = number_range(*bounds, FINITE if tp is float else math.inf)
+    schema: dict[str, Any] = {"type": "integer" if tp is int else "number"}
+    schema.update({k: v for k, v in (("minimum", lo), ("maximum", hi)) if abs(v) != math.inf})
+    pattern = float_pattern(*bounds) if tp is float else None
+    return {"anyOf": [schema, {"type": "string", "pattern": pattern}]} if pattern else schema
+
+
+def _type_schema(tp: Any, defs: dict[str, Any], bounds: Bounds = (None, None)) -> dict[str, Any]:
+    """``bounds`` apply to a number, or to the values of a mapping."""
     if tp is Any or tp is object:
         return {}
+    if tp in (int, float):
+        return _number(tp, bounds)
     if tp in _SIMPLE:
         return dict(_SIMPLE[tp])
     if isinstance(tp, type) and issubclass(tp, Config):
@@ -44,31 +57,31 @@ def _type_schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
     if origin is typing.Literal:
         return {"enum": list(args)}
     if origin in (typing.Union, types.UnionType):
-        return {"anyOf": [_type_schema(a, defs) for a in args]}
+        members = [_type_schema(a, defs, bounds) for a in args]
+        return {"anyOf": [m for s in members for m in (s["anyOf"] if list(s) == ["anyOf"] else [s])]}
     if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
         items = [_type_schema(a, defs) for a in args]
         return {"type": "array", "prefixItems": items, "items": False, "minItems": len(items)}
     if origin in (dict, collections.abc.Mapping, collections.abc.MutableMapping):
-        return {"type": "object", "additionalProperties": _type_schema(args[1], defs) if args else {}}
+        return {"type": "object", "additionalProperties": _type_schema(args[1], defs, bounds) if args else {}}
     if origin in (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Set):
         schema = {"type": "array", "items": _type_schema(args[0], defs) if args else {}}
         return {**schema, "uniqueItems": True} if origin in (set, frozenset, collections.abc.Set) else schema
     raise TypeError(f"no JSON Schema for {tp!r}; give the field json_schema={{...}}")
 
 
+def _at_least(schema: dict[str, Any], n: int) -> dict[str, Any]:
+    """``min_length`` on the collection member(s) of a field's schema."""
+    if "anyOf" in schema:
+        return {**schema, "anyOf": [_at_least(m, n) for m in schema["anyOf"]]}
+    keyword = {"array": "minItems", "object": "minProperties"}.get(schema.get("type", ""))
+    return {**schema, keyword: n} if keyword else schema
+
+
 def field_schema(info: FieldInfo, defs: dict[str, Any]) -> dict[str, Any]:
     schema: dict[str, Any] = {"title": info.name.replace("_", " ").title()}
-    inner = _type_schema(info.annotation, defs)
-    bounds = {k: v for k, v in (("minimum", info.ge), ("maximum", info.le)) if v is not None}
-    if info.min_length:
-        bounds["minItems"] = info.min_length
-    if bounds and "anyOf" in inner:  # bounds apply to the non-null member of X | None
-        inner["anyOf"] = [
-            {**m, **bounds} if m.get("type") in ("integer", "number", "array") else m for m in inner["anyOf"]
-        ]
-    else:
-        inner.update(bounds)
-    schema.update(inner)
+    inner = _type_schema(info.annotation, defs, (info.ge, info.le))
+    schema.update(_at_least(inner, info.min_length) if info.min_length else inner)
     schema.update(info.json_schema)
     if not info.is_required():
         default = info.default

@@ -1,8 +1,7 @@
 """The generic attention config and the token-group vocabulary of anchor attention."""
 
-import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from noether._lazy import lazy_exports
 from noether.catalog import legacy_exports
@@ -73,8 +72,6 @@ class TokenSpec(Config):
     words cannot name a group.
     """
 
-    __noether_dump_template__: ClassVar[str] = "{{{v}.name: {v}.size}}"  # to_dict: the pair, also inlined
-
     name: str = field(
         check=_unreserved,
         json_schema={"not": {"enum": ["name", "size"]}},
@@ -93,36 +90,27 @@ class TokenSpec(Config):
     @classmethod
     def _structure_hook(cls) -> Callable[[Any, Any], Any]:
         fields_form: Any = super()._structure_hook()
-        new = cls.__new__
-        set_extra, set_name, set_size, set_given = (inspect.getattr_static(cls, n).__set__ for n in _SLOTS)
-        direct = cls.model_fields.keys() == _FIELD_KEYS and not hasattr(cls, "__attrs_post_init__")
 
         def structure(data: Any, _type: Any = cls) -> Any:
-            if type(data) is dict and len(data) == 1 and "name" not in data and "size" not in data:
-                ((name, size),) = data.items()
-                if direct and type(name) is str and (size is None or (type(size) is int and size >= 0)):
-                    spec = new(cls)  # a plainly valid pair: its slots are set directly, as the generated loader would
-                    set_extra(spec, {})
-                    set_name(spec, name)
-                    set_size(spec, size)
-                    set_given(spec, _FIELDS_SET)
-                    return spec
-            pair = isinstance(data, Mapping) and not data.keys() & _FIELD_KEYS
+            pair = (type(data) is dict or isinstance(data, Mapping)) and "name" not in data and "size" not in data
             if (pair and len(data) != 1) or not (pair or isinstance(data, (Mapping, TokenSpec))):
                 got = f"{len(data)} keys" if isinstance(data, Mapping) else type(data).__name__
-                msg = f"{_FORMS}, got {got}"
-                raise ValidationError(cls.__name__, [error("token_spec_form", msg, data)])
-            if pair:
-                ((name, size),) = data.items()
-                try:
-                    return fields_form({"name": name, "size": size})
-                except ValidationError as exc:  # point errors at the group: {"a": -1} fails at loc a
-                    where = (name,) if isinstance(name, str) else ()
-                    errors = [{**e, "loc": where if e["loc"] == ("size",) else ()} for e in exc.errors()]
-                    raise ValidationError(cls.__name__, errors) from None  # type: ignore[arg-type]
-            return fields_form(data)
+                raise ValidationError(cls.__name__, [error("token_spec_form", f"{_FORMS}, got {got}", data)])
+            if not pair:
+                return fields_form(data)
+            ((name, size),) = data.items()
+            try:
+                return cls(name=name, size=size)
+            except ValidationError as exc:  # point errors at the group: {"a": -1} fails at loc a
+                where = (name,) if isinstance(name, str) else ()
+                errors = [{**e, "loc": where if e["loc"] == ("size",) else ()} for e in exc.errors()]
+                raise ValidationError(cls.__name__, errors) from None  # type: ignore[arg-type]
 
         return structure
+
+    @classmethod
+    def _unstructure_hook(cls) -> Callable[[Any], Any]:
+        return lambda spec: {spec.name: spec.size}  # to_dict: the pair
 
     @classmethod
     def _json_schema_def(cls, defs: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +128,6 @@ class TokenSpec(Config):
 
 
 _FIELD_KEYS = frozenset(TokenSpec.model_fields)
-_SLOTS, _FIELDS_SET = ("model_extra", "name", "size", "_fields_set"), ("name", "size")
 _FORMS = "A token group is a single {name: size} pair such as {'surface_anchors': 100}, or {'name': ..., 'size': ...}"
 
 

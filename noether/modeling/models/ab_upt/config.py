@@ -14,17 +14,11 @@ PHYSICS_ATTENTION = {"shared": "self_anchor", "cross": "cross_anchor", "joint": 
 """Physics block names of AB-UPT -> the anchor attention they use (``perceiver``: a Perceiver block)."""
 
 
-def _dims(value: dict[str, int]) -> dict[str, int]:
-    bad = {name: dim for name, dim in value.items() if dim < 1}
-    if bad:
-        raise ValueError(f"every field needs at least one channel, got {bad}")
-    return value
-
-
 def _fields(description: str, required: bool = False) -> Any:
+    """Named fields -> channels: every field has at least one channel (bounds the schema states too)."""
     if required:
-        return field(check=_dims, min_length=1, description=description)
-    return field(default=None, check=_dims, description=description)
+        return field(ge=1, min_length=1, description=description)
+    return field(default=None, ge=1, description=description)
 
 
 def field_slices(dims: Mapping[str, int]) -> dict[str, slice]:
