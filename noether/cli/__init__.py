@@ -1,4 +1,4 @@
-"""noether-attention (also python -m noether): list, inspect, check, run and compare attention.
+"""noether-attention (also python -m noether): list, inspect, check, run and compare attention; predict on meshes.
 
 Each subcommand imports only what it needs: list reads installed metadata and never
 imports torch or plugin code. Errors print to stderr and exit 1; --debug (before or
@@ -11,6 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from noether import __version__
+
+DTYPES = ("float32", "bfloat16", "float16")
+"""What ``predict --dtype`` runs in: float32, or autocast to a lower precision."""
 
 
 def _positive(text: str) -> int:
@@ -57,6 +60,32 @@ def _parser() -> argparse.ArgumentParser:
         help="write a model's predictions: FILE.npz or FILE.pt; under torchrun, a FILE with {rank} "
         "gets each process's share of the query points, else rank 0 writes them all",
     )
+    run.add_argument(
+        "--checkpoint", metavar="FILE", help="run a model file with this checkpoint's weights (else they are random)"
+    )
+
+    predict = command("predict", "a trained AB-UPT on your mesh files: fields on every point, VTU for ParaView")
+    predict.add_argument("checkpoint", metavar="CHECKPOINT", help="an AB-UPT checkpoint (1.x's *_model.th or ours)")
+    predict.add_argument("--geometry", required=True, metavar="MESH",
+                        help="the car's surface mesh (.stl .obj .ply .vtp .vtk .vtu): the geometry input")  # fmt: skip
+    predict.add_argument("--surface", metavar="MESH", help="the surface to predict on (default: --geometry)")
+    predict.add_argument("--volume", metavar="FILE", help="volume points: .vtu/.vtk mesh or .npy/.npz/.pt array")
+    predict.add_argument("--volume-at", choices=("points", "cells"), default="points",
+                        help="predict at a volume mesh's points or its cell centres")  # fmt: skip
+    predict.add_argument("--normalizers", metavar="FILE", help="YAML/JSON: the positions' and fields' normalisers")
+    predict.add_argument("--output", required=True, metavar="DIR", help="folder for surface.vtu, volume.vtu, ...")
+    predict.add_argument("--plot", action="store_true", help="also render surface.png (needs matplotlib)")
+    predict.add_argument("--condition", action="append", default=[], metavar="NAME=VALUE",
+                        help="a conditioning scalar of the model, e.g. inflow_velocity=38.9; repeatable")  # fmt: skip
+    predict.add_argument("--geometry-points", type=_positive, default=16384, metavar="N",
+                        help="geometry points drawn from the mesh for the geometry encoder")  # fmt: skip
+    predict.add_argument("--supernodes", type=_positive, default=2048, metavar="N", help="supernodes among them")
+    predict.add_argument("--anchors", type=_positive, default=4096, metavar="N", help="anchor points per branch")
+    predict.add_argument("--chunk-size", type=_positive, default=16384, metavar="N", help="query points per chunk")
+    predict.add_argument("--seed", type=int, default=0, help="seed of the drawn anchors, supernodes and points")
+    predict.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    predict.add_argument("--dtype", default="float32", choices=DTYPES, help="float32, or autocast to a lower one")
+    predict.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     doctor = command("doctor", "check every installed plugin: config imports without torch, module builds and runs")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
@@ -112,6 +141,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from noether.cli.run import run_file
 
         return run_file(args)
+    if args.command == "predict":
+        from noether.cli.predict import predict
+
+        return predict(args)
     if args.command == "doctor":
         from noether.cli.doctor import run_doctor
 

@@ -17,7 +17,7 @@ import yaml
 
 from noether import install_hint
 from noether.cli.measure import human_bytes, tensor_peak
-from noether.cli.run import _require_torch
+from noether.cli.run import require_torch
 from noether.cli.table import table
 
 
@@ -33,7 +33,7 @@ def _options(pairs: list[str]) -> dict[str, Any]:
 
 def inputs_for(module: Any, batch_size: int, tokens: int, hidden_dim: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """What a forward of ``module`` takes: its own ``example_inputs``, or one sequence of tokens."""
-    torch = _require_torch()
+    torch = require_torch()
     if hasattr(module, "example_inputs"):
         args, kwargs = module.example_inputs(batch_size, tokens)
         return tuple(args), dict(kwargs)
@@ -41,7 +41,7 @@ def inputs_for(module: Any, batch_size: int, tokens: int, hidden_dim: int) -> tu
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    torch = _require_torch()
+    torch = require_torch()
     if args.plot:
         _pyplot()  # before the work, not after it
     from noether.registry import attention_registry, build_attention

@@ -21,7 +21,7 @@ def seconds(value: float) -> str:
     return f"{value:,.2f} s" if value >= 0.1 else f"{value * 1e3:,.1f} ms"
 
 
-def _require_torch() -> Any:
+def require_torch() -> Any:
     try:
         import torch
     except ModuleNotFoundError:
@@ -45,12 +45,15 @@ def run_file(args: argparse.Namespace) -> int:
             f" (and {len(problems) - 1} more; see `noether-attention check {args.file}`)" if len(problems) > 1 else ""
         )
         raise ValueError(f"{args.file}: {format_loc(first.loc)}: {first.message}{more}")
+    if (args.output or args.checkpoint) and not isinstance(spec, ModelFile):
+        flag = "--output" if args.output else "--checkpoint"
+        raise ValueError(f"{flag} needs a model file (model: ab_upt)")
     if args.output and not isinstance(spec, ModelFile):
         raise ValueError("--output writes a model's predictions: it needs a model file (model: ab_upt)")
     if args.output and not args.output.endswith((".npz", ".pt")):
         raise ValueError(f"--output {args.output}: write .npz or .pt")
     status(args, "importing torch")
-    torch = _require_torch()
+    torch = require_torch()
     torch.manual_seed(spec.run.seed)
     with processes(torch) as (rank, world):
         if world > 1 and spec.run.chunk_size is None:
@@ -105,8 +108,14 @@ def run_model(spec: ModelFile, args: argparse.Namespace, torch: Any) -> list[tup
     from noether.modeling.models.ab_upt.module import AnchoredBranchedUPT
     from noether.modeling.synthetic import car_surface, car_volume
 
-    status(args, "building AB-UPT")
-    model = AnchoredBranchedUPT(spec.config).eval()
+    if args.checkpoint:
+        status(args, f"loading {args.checkpoint}")
+        model = AnchoredBranchedUPT.from_checkpoint(args.checkpoint)
+        weights = f"from {args.checkpoint} (the checkpoint's config; the file's points and run settings)"
+    else:
+        status(args, "building AB-UPT")
+        model = AnchoredBranchedUPT(spec.config).eval()
+        weights = "random, seeded (no --checkpoint): a try-out of the package, not a prediction"
     counts, batch = spec.points, spec.run.batch_size
     queries = {b: args.queries or getattr(counts, f"{b}_queries") for b in ("surface", "volume")}
     total = counts.geometry + counts.surface_anchors + counts.volume_anchors + sum(queries.values())
@@ -126,8 +135,8 @@ def run_model(spec: ModelFile, args: argparse.Namespace, torch: Any) -> list[tup
         "query_surface_position": sample(car_surface, queries["surface"]) if queries["surface"] else None,
         "query_volume_position": sample(car_volume, queries["volume"]) if queries["volume"] else None,
     }  # fmt: skip
-    if spec.config.data_specs.condition_dim:
-        inputs["inflow_design_parameters"] = torch.rand(batch, spec.config.data_specs.condition_dim, generator=g)
+    if model.data_specs.condition_dim:
+        inputs["inflow_design_parameters"] = torch.rand(batch, model.data_specs.condition_dim, generator=g)
     chunk = spec.run.chunk_size
     streamed = chunk is not None and any(queries.values())
     per_rank = bool(args.output) and "{rank}" in args.output
@@ -139,8 +148,9 @@ def run_model(spec: ModelFile, args: argparse.Namespace, torch: Any) -> list[tup
             out = model(**inputs)
     query_points = batch * sum(queries.values())
     rows = [
-        ("model", f"AnchoredBranchedUPT, hidden {spec.config.hidden_dim}, "
-                  f"physics blocks {', '.join(spec.config.physics_blocks)}"),
+        ("model", f"AnchoredBranchedUPT, hidden {model.config.hidden_dim}, "
+                  f"physics blocks {', '.join(model.config.physics_blocks)}"),
+        ("weights", weights),
         ("parameters", f"{sum(p.numel() for p in model.parameters()):,}"),
         ("points", f"geometry {counts.geometry:,} ({counts.supernodes:,} supernodes), anchors "
                    f"{counts.surface_anchors:,} + {counts.volume_anchors:,}, queries {queries['surface']:,} + "

@@ -4,6 +4,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from noether.modeling.checkpoint import Checkpointable
 from noether.modeling.distributed import Gather, check_gather, rank_and_world, run_split
 from noether.modeling.models.ab_upt.config import BRANCHES, AnchorBranchedUPTConfig, field_slices
 from noether.modeling.modules.attention.kv_cache import KVCache
@@ -22,7 +23,7 @@ Geometry = tuple[torch.Tensor, torch.Tensor] | None
 """The geometry tokens and their RoPE frequencies, when a physics block attends to them."""
 
 
-class AnchoredBranchedUPT(FactoryModule):
+class AnchoredBranchedUPT(Checkpointable, FactoryModule):
     """AB-UPT: fields on a car's surface and in the volume around it, at any query points.
 
     With anchor-attention physics blocks (perceiver, shared, cross, joint), query
@@ -31,7 +32,8 @@ class AnchoredBranchedUPT(FactoryModule):
     evaluated with it: ``forward`` takes anchors and queries at once (1.x's
     signature and output names), ``stream`` takes the anchors once and the
     queries in chunks against a KV cache of the anchors, with the same result and
-    memory flat in the number of queries. The state dict is 1.x's for the same config.
+    memory flat in the number of queries. The state dict is 1.x's for the same config:
+    ``from_checkpoint`` reads 1.x's trainer checkpoints, ``save_checkpoint`` writes that layout.
     """
 
     def __init__(
