@@ -143,7 +143,7 @@ def fields_of(predictions: dict[str, Any], branch: str, normalizers: Normalizers
         if key.startswith(prefix):
             name = key.removeprefix(prefix)
             array = value[0].float().cpu().numpy().astype(np.float64)
-            stats = normalizers.fields.get(name) if normalizers is not None else None
+            stats = normalizers.fields.get(f"{branch}_{name}") if normalizers is not None else None
             out[name] = array if stats is None else stats.denormalize(array)
     return out
 
@@ -172,7 +172,11 @@ def write_outputs(args: argparse.Namespace, inputs: Inputs, fields: dict[str, di
     if args.plot:
         from noether.io.plot import plot_surface
 
-        units = {name: inputs.normalizers.unit(name) for name in fields["surface"]} if inputs.normalizers else {}
+        units = (
+            {name: inputs.normalizers.unit(f"surface_{name}") for name in fields["surface"]}
+            if inputs.normalizers
+            else {}
+        )
         written.append(str(plot_surface(out / "surface.png", inputs.surface, fields["surface"], units)))
     return written
 
@@ -194,7 +198,7 @@ def predict(args: argparse.Namespace) -> int:
     checkpoint = read_checkpoint(args.checkpoint, map_location=args.device)
     model = AnchoredBranchedUPT.from_checkpoint(args.checkpoint, map_location=args.device)
     specs = model.data_specs
-    channels = {**specs.output_dims("surface"), **specs.output_dims("volume")}
+    channels = {f"{b}_{name}": dim for b in BRANCHES for name, dim in specs.output_dims(b).items()}
     if inputs.normalizers is not None:
         inputs.normalizers.check_against(channels, specs.position_dim)
     given, notes = model_inputs(model, inputs, args, torch)

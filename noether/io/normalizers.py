@@ -6,8 +6,11 @@ its ``MeanStdNormalizerConfig`` (``mean``, ``std``, ``logscale``). A normaliser 
 
     positions: {raw_pos_min: [-1.0, -1.0, 0.0], raw_pos_max: [4.0, 1.0, 1.5], scale: 1000}
     fields:
-      pressure: {mean: [-120.5], std: [210.0], unit: Pa}
-      wallshearstress: {mean: [0.1, 0.0, 0.0], std: [1.2, 0.8, 0.9], unit: Pa}
+      surface_pressure: {mean: [-120.5], std: [210.0], unit: Pa}
+      volume_velocity: {mean: [30.0, 0.0, 0.0], std: [10.0, 5.0, 5.0], unit: m/s}
+
+Fields are named as the model names its outputs: ``<branch>_<field>`` (surface pressure and
+volume pressure have statistics of their own).
 """
 
 import numpy as np
@@ -99,7 +102,9 @@ class Normalizers(Config):
     """A normaliser file: the positions', each predicted field's and each conditioning scalar's."""
 
     positions: PositionNormalizerConfig | None = field(default=None, description="How coordinates were normalised.")
-    fields: dict[str, MeanStdNormalizerConfig] = field(factory=dict, description="Field name -> its normaliser.")
+    fields: dict[str, MeanStdNormalizerConfig] = field(
+        factory=dict, description="Output name (surface_pressure, volume_velocity, ...) -> its normaliser."
+    )
     conditions: dict[str, MeanStdNormalizerConfig] = field(
         factory=dict, description="Conditioning scalar -> its normaliser (given values are normalised by it)."
     )

@@ -16,9 +16,10 @@ vtk_io = pytest.importorskip("vtkmodules.vtkIOXML", reason="needs the mesh extra
 NORMALIZERS = """
 positions: {raw_pos_min: [-1.0, -1.5, -0.5], raw_pos_max: [5.0, 1.5, 2.5], scale: 1.0}
 fields:
-  pressure: {mean: [-100.0], std: [50.0], unit: Pa}
-  wallshearstress: {mean: [0.5, 0.0, 0.0], std: [2.0, 1.0, 1.0], unit: Pa}
-  velocity: {mean: [30.0, 0.0, 0.0], std: [10.0, 5.0, 5.0], unit: m/s}
+  surface_pressure: {mean: [-100.0], std: [50.0], unit: Pa}
+  surface_wallshearstress: {mean: [0.5, 0.0, 0.0], std: [2.0, 1.0, 1.0], unit: Pa}
+  volume_velocity: {mean: [30.0, 0.0, 0.0], std: [10.0, 5.0, 5.0], unit: m/s}
+  volume_pressure: {mean: [5.0], std: [20.0], logscale: true}
 conditions:
   velocity: {mean: [30.0], std: [10.0]}
 """
@@ -190,16 +191,16 @@ def test_bad_files_give_one_clear_error_each(tmp_path, checkpoint, capsys):
     holes[4, 1] = np.nan
     np.save(tmp_path / "nan.npy", holes)
     wrong = tmp_path / "wrong.yaml"
-    wrong.write_text("fields:\n  pressure: {mean: [1.0, 2.0], std: [1.0, 1.0]}\n")
+    wrong.write_text("fields:\n  surface_pressure: {mean: [1.0, 2.0], std: [1.0, 1.0]}\n")
     typo = tmp_path / "typo.yaml"
-    typo.write_text("fields:\n  presure: {mean: [1.0], std: [1.0]}\n")
+    typo.write_text("fields:\n  surface_presure: {mean: [1.0], std: [1.0]}\n")
     cases = [
         (["--geometry", tmp_path / "car.xyz"], "car.xyz: mesh files are .stl, .obj, .ply, .vtp, .vtk, .vtu, not .xyz"),
         (["--volume", tmp_path / "empty.npy"], "empty.npy: expected points of shape (n, 3), got no points"),
         (["--volume", tmp_path / "flat.npy"], "flat.npy: points need 3 coordinates (x, y, z), got 2 per point"),
         (["--volume", tmp_path / "nan.npy"], "nan.npy: 1 points have NaN or infinite coordinates (the first is 4)"),
-        (["--normalizers", wrong], "the normaliser of 'pressure' has 2 values; the model predicts 1 channel"),
-        (["--normalizers", typo], "normalisers for fields the model does not predict: ['presure']"),
+        (["--normalizers", wrong], "the normaliser of 'surface_pressure' has 2 values; the model predicts 1 channel"),
+        (["--normalizers", typo], "normalisers for fields the model does not predict: ['surface_presure']"),
         (["--condition", "yaw=3"], "--condition: the model is conditioned on velocity (1 value); missing velocity"),
     ]  # fmt: skip
     for extra, message in cases:
@@ -232,3 +233,23 @@ def test_run_says_whether_the_weights_are_trained(tmp_path, checkpoint, capsys):
     assert "random, seeded (no --checkpoint): a try-out of the package, not a prediction" in capsys.readouterr().out
     assert main(["run", str(path), "--no-progress", "--checkpoint", str(checkpoint)]) == 0
     assert f"from {checkpoint}" in capsys.readouterr().out
+
+
+def test_normalisers_compute_as_1x():
+    from noether.io.normalizers import MeanStdNormalizerConfig, PositionNormalizerConfig
+
+    box = {"raw_pos_min": [0.0, -1.0, 0.0], "raw_pos_max": [4.0, 1.0, 2.0]}
+    np.testing.assert_allclose(PositionNormalizerConfig(**box).normalize(np.array([[2.0, 0.0, 1.0]])), [[500.0] * 3])
+    centred = PositionNormalizerConfig(**box, scale=10.0, zero_center=True)
+    np.testing.assert_allclose(centred.normalize(np.array([[4.0, -1.0, 1.0]])), [[10.0, -10.0, 0.0]])
+    assert centred.outside(np.array([[10.0, 0.0, 0.0], [10.1, 0.0, 0.0]])) == 1
+    plain = MeanStdNormalizerConfig(mean=[1.0, -1.0], std=[2.0, 0.5])
+    np.testing.assert_allclose(plain.denormalize(np.array([[0.5, 2.0]])), [[2.0, 0.0]])
+    log = MeanStdNormalizerConfig(mean=0.0, std=1.0, logscale=True)
+    np.testing.assert_allclose(log.denormalize(np.array([[np.log(3.0)], [-np.log(5.0)]])), [[2.0], [-4.0]])
+    values = np.array([[-7.0], [0.25], [130.0]])
+    np.testing.assert_allclose(log.denormalize(log.normalize(values)), values)
+    with pytest.raises(ValueError, match="raw_pos_max must exceed raw_pos_min on every axis"):
+        PositionNormalizerConfig(raw_pos_min=[0.0, 1.0], raw_pos_max=[1.0, 1.0])
+    with pytest.raises(ValueError, match="std must be positive"):
+        MeanStdNormalizerConfig(mean=[0.0], std=[0.0])
