@@ -253,3 +253,28 @@ def test_normalisers_compute_as_1x():
         PositionNormalizerConfig(raw_pos_min=[0.0, 1.0], raw_pos_max=[1.0, 1.0])
     with pytest.raises(ValueError, match="std must be positive"):
         MeanStdNormalizerConfig(mean=[0.0], std=[0.0])
+
+
+@pytest.mark.slow
+def test_predict_under_torchrun_equals_one_process(tmp_path, checkpoint):
+    import os
+    import subprocess
+    import sys
+
+    points, triangles = car()
+    geometry = write_surface(tmp_path / "car.obj", points, triangles)
+    grid, cells = volume_grid()
+    volume = write_volume(tmp_path / "volume.npy", grid, cells)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cli = ["-m", "noether", *command(checkpoint, geometry, "{out}", "--volume", volume)]
+    one = [a.replace("{out}", str(tmp_path / "one")) for a in cli]
+    subprocess.run([sys.executable, *one], check=True, env=env, capture_output=True)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+    two = subprocess.run([*torchrun, *(a.replace("{out}", str(tmp_path / "two")) for a in cli)], env=env,
+                         capture_output=True, text=True)  # fmt: skip
+    assert two.returncode == 0, two.stderr
+    assert "processes           2 (torchrun): query points split across them" in two.stdout
+    expected, got = np.load(tmp_path / "one" / "predictions.npz"), np.load(tmp_path / "two" / "predictions.npz")
+    assert sorted(expected.files) == sorted(got.files)
+    for name in expected.files:
+        np.testing.assert_allclose(got[name], expected[name], atol=1e-5, rtol=1e-4)
