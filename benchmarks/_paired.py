@@ -1,13 +1,16 @@
 """Paired, interleaved timing: the machine is shared and noisy, so only ratios measured
 side by side in one run are meaningful (never absolute times)."""
 
+import contextlib
 import datetime
+import io
 import os
 import pathlib
 import platform
 import statistics
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 
 def per_call(fn: Callable[[], object], number: int) -> float:
@@ -68,3 +71,26 @@ def record(section: str, command: str, header: str, rows: list[str]) -> None:
 
 def header_rule(header: str) -> str:
     return "|" + " --- |" * (header.count("|") - 1)
+
+
+@contextlib.contextmanager
+def recorded(section: str) -> Iterator[None]:
+    """Print as usual and, when the run finishes, write what was printed to RESULTS.md as ``section``."""
+    lines: list[str] = []
+    stdout = sys.stdout
+
+    class Tee(io.TextIOBase):
+        def write(self, text: str) -> int:
+            lines.append(text)
+            return stdout.write(text)
+
+        def flush(self) -> None:
+            stdout.flush()
+
+    sys.stdout = Tee()
+    try:
+        yield
+    finally:
+        sys.stdout = stdout
+    command = "python " + " ".join(["benchmarks/" + pathlib.Path(sys.argv[0]).name, *sys.argv[1:]])
+    record(section, command, "| output |", ["```", *"".join(lines).rstrip("\n").splitlines(), "```"], table=False)

@@ -26,7 +26,7 @@ import time
 
 import torch
 import torch.nn.functional as F
-from _paired import verdict
+from _paired import recorded, verdict
 from _streaming import ANCHORS, BRANCHES, HEADS, HIDDEN, run, specs
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
@@ -220,4 +220,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recorded("Mixed and anchor attention, streaming memory"):
+        main()

@@ -16,7 +16,7 @@ Run: python benchmarks/bench_blocks.py [--rounds N] [--chunk C] [--quick] [--dev
 import argparse
 import statistics
 
-from _paired import verdict
+from _paired import recorded, verdict
 from _streaming import run
 
 MiB = 2**20
@@ -62,4 +62,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recorded("Block stacks, one-shot vs streamed"):
+        main()

@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from _paired import recorded
+
 EXAMPLE = Path(__file__).parents[1] / "examples" / "ab_upt.yaml"
 
 
@@ -64,4 +66,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recorded("Across processes (torchrun)"):
+        main()

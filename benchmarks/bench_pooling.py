@@ -16,6 +16,7 @@ import time
 from unittest import mock
 
 import torch
+from _paired import recorded
 
 from noether.cli.measure import human_bytes, tensor_peak
 from noether.modeling.functional import geometric
@@ -96,4 +97,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recorded("Supernode pooling"):
+        main()

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _paired import verdict
+from _paired import recorded, verdict
 
 REPO = Path(__file__).resolve().parents[1]
 PLUGINS = 50
@@ -105,4 +105,5 @@ def main(rounds: int = 21) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recorded("Registry: listing and resolving plugins"):
+        main()

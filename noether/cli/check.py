@@ -3,8 +3,7 @@
 import argparse
 
 from noether.cli.files import load_file
-from noether.cli.spec import read_file
-from noether.core.schemas.errors import format_loc
+from noether.cli.spec import read_file, report
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -18,8 +17,8 @@ def run_check(args: argparse.Namespace) -> int:
             print(f"{path}: {message}")
             failed = True
             continue
-        for problem in problems:
-            print(f"{path}: {format_loc(problem.loc)}: {problem.message}")
+        for line in report(path, problems):
+            print(line)
         if problems:
             failed = True
         else:

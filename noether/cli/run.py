@@ -10,9 +10,8 @@ from typing import Any
 from noether import install_hint
 from noether.cli.files import load_file
 from noether.cli.measure import human_bytes, measured
-from noether.cli.spec import AttentionFile, ModelFile, StackFile, read_file
+from noether.cli.spec import AttentionFile, ModelFile, StackFile, read_file, report
 from noether.cli.table import pairs
-from noether.core.schemas.errors import format_loc
 from noether.core.schemas.modules.attention import TokenSpec
 
 
@@ -39,15 +38,11 @@ def run_file(args: argparse.Namespace) -> int:
     status(args, f"reading {args.file}")
     data = load_file(args.file)
     spec, problems = read_file(data)
-    if problems:
-        first = problems[0]
-        more = (
-            f" (and {len(problems) - 1} more; see `noether-attention check {args.file}`)" if len(problems) > 1 else ""
-        )
-        raise ValueError(f"{args.file}: {format_loc(first.loc)}: {first.message}{more}")
-    if (args.output or args.checkpoint) and not isinstance(spec, ModelFile):
-        flag = "--output" if args.output else "--checkpoint"
-        raise ValueError(f"{flag} needs a model file (model: ab_upt)")
+    if problems:  # every problem, as `check` reports them
+        lines = report(args.file, problems)
+        raise ValueError(lines[0] if len(lines) == 1 else "\n".join([f"{len(problems)} problems", *lines]))
+    if args.checkpoint and not isinstance(spec, ModelFile):
+        raise ValueError("--checkpoint runs a trained model's weights: it needs a model file (model: ab_upt)")
     if args.output and not isinstance(spec, ModelFile):
         raise ValueError("--output writes a model's predictions: it needs a model file (model: ab_upt)")
     if args.output and not args.output.endswith((".npz", ".pt")):

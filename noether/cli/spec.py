@@ -15,7 +15,7 @@ from typing import Any, Literal
 import attrs
 
 from noether.core.schemas import Config, ValidationError, config, field
-from noether.core.schemas.errors import Loc, did_you_mean
+from noether.core.schemas.errors import Loc, did_you_mean, format_loc
 from noether.core.schemas.modules.attention import AttentionPattern, TokenSpec
 from noether.registry import RegistryError, attention_registry
 from noether.registry.build import NAME_KEYS
@@ -43,6 +43,42 @@ class RunSettings(Config):
 class Problem:
     loc: Loc
     message: str
+
+
+MAX_WIDTH, MAX_COUNT = 2**16, 2**31 - 1
+"""Sizes a file may ask for: a width's square weight matrix must fit in memory, a count in an index."""
+
+
+def sizes(data: Any, loc: Loc = ()) -> list[Problem]:
+    """Widths (``*_dim``) and counts that cannot be allocated, before anything tries to."""
+    out: list[Problem] = []
+    items = data.items() if isinstance(data, Mapping) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        if isinstance(value, (Mapping, list)):
+            out += sizes(value, (*loc, key))
+        elif type(value) is int:
+            limit = MAX_WIDTH if isinstance(key, str) and key.endswith("dim") else MAX_COUNT
+            if value > limit:
+                shown = f"{value:,}" if value < 10**30 else f"a {len(str(value))}-digit number"
+                out.append(Problem((*loc, key), f"{shown} cannot be allocated: at most {limit:,}"))
+    return out
+
+
+MAX_SHOWN = 20
+"""Problems listed per file; the rest are counted."""
+
+
+def excerpt(message: str, limit: int = 300) -> str:
+    return message if len(message) <= limit else f"{message[: limit - 5]}[...]"
+
+
+def report(path: object, problems: list[Problem]) -> list[str]:
+    """One line per problem, the most useful first (those that name a fix: "did you mean"), capped."""
+    ordered = sorted(problems, key=lambda p: "did you mean" not in p.message.lower())
+    lines = [f"{path}: {format_loc(p.loc)}: {excerpt(p.message)}" for p in ordered[:MAX_SHOWN]]
+    if len(ordered) > MAX_SHOWN:
+        lines.append(f"{path}: ... and {len(ordered) - MAX_SHOWN:,} more problems")
+    return lines
 
 
 @attrs.frozen
@@ -95,6 +131,10 @@ def read_attention_file(data: Any) -> tuple[AttentionFile | None, list[Problem]]
         except ValidationError as exc:
             problems += _errors(exc)
     tokens, patterns, run = _sections(data, problems)
+    problems += sizes({k: v for k, v in data.items() if k != "run"})
+    if parsed_config is not None and "kv_dim" in parsed_config.model_fields and len(tokens) < 2:
+        problems.append(Problem(("tokens",), f"{name} attention attends from the first token group to the others: "
+                                "give at least two groups, e.g. [{queries: 4096}, {context: 4096}]"))  # fmt: skip
     if parsed_config is not None and not problems:
         problems += _token_rules(parsed_config, tokens, patterns, ("tokens",))
     if problems or parsed_config is None:
@@ -170,8 +210,8 @@ def read_stack_file(data: Mapping[str, Any]) -> tuple[StackFile | None, list[Pro
     except ValidationError as exc:
         problems += _errors(exc)
     attention = None
-    if parsed is not None:  # the attention's own options, checked by its config class
-        block = parsed.block
+    block = parsed.block if parsed is not None else _block_alone(data.get("block"))
+    if block is not None:  # the attention's own options, checked by its config class (also when depth is wrong)
         try:
             attention = attention_registry.resolve_config(block.attention_constructor).from_dict(
                 block.attention_options()
@@ -181,6 +221,7 @@ def read_stack_file(data: Mapping[str, Any]) -> tuple[StackFile | None, list[Pro
         except RegistryError as exc:
             problems.append(Problem(("block", "attention_constructor"), str(exc)))
     tokens, _, run = _sections(data, problems)
+    problems += sizes(options)
     if attention is not None and not problems:
         problems += _token_rules(attention, tokens, [], ("tokens",))
     if problems or parsed is None:
@@ -188,9 +229,21 @@ def read_stack_file(data: Mapping[str, Any]) -> tuple[StackFile | None, list[Pro
     return StackFile(parsed, tokens, run), []
 
 
+def _block_alone(block: Any) -> Any:
+    """The block of a stack whose other keys failed, when it is valid by itself (else its errors are reported)."""
+    from noether.modeling.modules.blocks.transformer.config import TransformerBlockConfig
+
+    try:
+        return TransformerBlockConfig.from_dict(block) if isinstance(block, Mapping) else None
+    except ValidationError:
+        return None
+
+
 def read_model_file(data: Mapping[str, Any]) -> tuple[ModelFile | None, list[Problem]]:
     """AB-UPT: ``model: ab_upt``, its config's keys, ``points`` (:class:`PointCounts`) and ``run``."""
     from noether.modeling.models.ab_upt.config import PHYSICS_ATTENTION, AnchorBranchedUPTConfig
+
+    STREAMABLE = {"perceiver", *PHYSICS_ATTENTION, *PHYSICS_ATTENTION.values()}  # noqa: N806
 
     problems: list[Problem] = []
     options = {k: v for k, v in data.items() if k not in ("model", "points", "run")}
@@ -199,14 +252,23 @@ def read_model_file(data: Mapping[str, Any]) -> tuple[ModelFile | None, list[Pro
         parsed = AnchorBranchedUPTConfig.from_dict(options)
     except ValidationError as exc:
         problems += _errors(exc)
-    for i, name in enumerate(parsed.physics_blocks if parsed is not None else ()):
-        if name != "perceiver" and name not in PHYSICS_ATTENTION:
-            try:
-                attention_registry.resolve_config(name)
-            except RegistryError:
-                known = ["perceiver", *PHYSICS_ATTENTION, *attention_registry.names()]
-                message = f"unknown physics block {name!r}: perceiver, shared, cross, joint or an attention name"
-                problems.append(Problem(("physics_blocks", i), message + did_you_mean(name, known)))
+    names = parsed.physics_blocks if parsed is not None else options.get("physics_blocks")
+    streaming = isinstance(data.get("run"), Mapping) and data["run"].get("chunk_size") is not None
+    for i, name in enumerate(names if isinstance(names, list) else ()):
+        if not isinstance(name, str) or name in STREAMABLE:
+            continue
+        try:
+            attention_registry.resolve_config(name)
+        except RegistryError:
+            known = ["perceiver", *PHYSICS_ATTENTION, *attention_registry.names()]
+            message = f"unknown physics block {name!r}: perceiver, shared, cross, joint or an attention name"
+            problems.append(Problem(("physics_blocks", i), message + did_you_mean(name, known)))
+            continue
+        if streaming:
+            problems.append(Problem(("physics_blocks", i), f"{name!r} is not anchor attention: query points attend "
+                                    "to each other there, so run.chunk_size cannot stream them; use perceiver, "
+                                    "shared, cross or joint, or leave run.chunk_size out"))  # fmt: skip
+    problems += sizes(options)
     try:
         points = PointCounts.from_dict(data.get("points") or {})
         if points.supernodes > points.geometry:

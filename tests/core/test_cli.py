@@ -61,7 +61,7 @@ def test_info(capsys):
     assert next(line for line in out.splitlines() if line.startswith("head_dim")).endswith("(derived)")
     assert main(["info", "joint_anchor"]) == 0
     branches = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("branches"))
-    assert branches.endswith("Branch (domain) names. at least 1 item")
+    assert branches.endswith("Branch (domain) names. at least 2 items")  # the rule as validation applies it
 
 
 def test_check_examples():
@@ -136,16 +136,14 @@ def test_check_block_stack_files(tmp_path):
     )
     result = cli("check", str(bad))
     assert result.returncode == 1
-    assert result.stdout.splitlines() == [f"{bad}: depth: Input should be greater than or equal to 1"]
-    bad.write_text(bad.read_text().replace("depth: 0", "depth: 2"))
-    result = cli("check", str(bad))
-    assert result.stdout.splitlines() == [  # both problems in one pass: the extra key and the rule it broke
-        f"{bad}: block.attention_arguments: joint anchor attention needs at least 2 branches, got ['surface']",
+    assert result.stdout.splitlines() == [  # every problem in one pass: the stack's and its attention's
+        f"{bad}: depth: Input should be greater than or equal to 1",
+        f"{bad}: block.attention_arguments.branches: Input should have at least 2 items, not 1",
         f"{bad}: block.attention_arguments.window: Extra inputs are not permitted",
     ]
-    bad.write_text(bad.read_text().replace(", window: 3", ""))
+    bad.write_text(bad.read_text().replace("depth: 0", "depth: 2").replace(", window: 3", ""))
     assert cli("check", str(bad)).stdout.splitlines() == [
-        f"{bad}: block.attention_arguments: joint anchor attention needs at least 2 branches, got ['surface']"
+        f"{bad}: block.attention_arguments.branches: Input should have at least 2 items, not 1"
     ]
     unknown = tmp_path / "unknown.yaml"
     unknown.write_text("model: resnet\ndepth: 1\nblock: {hidden_dim: 8, num_heads: 2, mlp_hidden_dim: 16}\n")

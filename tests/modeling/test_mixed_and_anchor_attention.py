@@ -12,7 +12,11 @@ from noether.modeling.modules import (
     RopeFrequencyConfig,
     SelfAnchorAttention,
 )
-from noether.modeling.modules.attention import JointAnchorAttentionConfig, MultiBranchAnchorAttentionConfig
+from noether.modeling.modules.attention import (
+    CrossAnchorAttentionConfig,
+    JointAnchorAttentionConfig,
+    MultiBranchAnchorAttentionConfig,
+)
 
 D, H = 24, 3
 SIZES = {"surface_anchors": 5, "surface_queries": 7, "volume_anchors": 4, "volume_queries": 6}
@@ -238,9 +242,11 @@ class TestAnchorAttention:
     def test_config_rules(self):
         from noether.core.schemas import ValidationError
 
-        with pytest.raises(ValidationError, match="joint anchor attention needs at least 2 branches"):
-            JointAnchorAttentionConfig(hidden_dim=D, num_heads=H, branches=["surface"])
-        with pytest.raises(ValidationError, match="cross anchor attention needs at least 2 branches"):
+        for between in (JointAnchorAttentionConfig, CrossAnchorAttentionConfig):  # a field rule: info states it
+            with pytest.raises(ValidationError, match=r"branches\n  Input should have at least 2 items, not 1"):
+                between(hidden_dim=D, num_heads=H, branches=["surface"])
+            assert between.model_fields["branches"].min_length == 2
+        with pytest.raises(ValidationError, match="Input should have at least 2 items"):
             CrossAnchorAttention(cfg(branches=["surface"]))
         with pytest.raises(ValidationError, match="Input should have at least 1 item"):
             MultiBranchAnchorAttentionConfig(hidden_dim=D, num_heads=H, branches=[])

@@ -52,15 +52,19 @@ def test_run_mixed_and_perceiver(tmp_path, capsys):
     assert table(capsys.readouterr().out)["output"] == "(1, 5, 16)"
 
 
-def test_run_invalid_file_is_one_line(tmp_path):
+def test_run_reports_every_problem_as_check_does_fixes_first(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("attention: dot_product\nhidden_dim: 8.5\nnum_heads: 2\nwindow: 2\n")
+    bad.write_text("attention: dot_product\nhidden_dim: 8.5\nnum_head: 2\n")
     result = subprocess.run([sys.executable, "-m", "noether", "run", str(bad)], capture_output=True, text=True)
-    assert result.returncode == 1
-    assert result.stderr == (
-        f"noether-attention run: error: {bad}: hidden_dim: Input should be a valid integer, got 8.5 "
-        f"(and 1 more; see `noether-attention check {bad}`)\n"
-    )
+    check = subprocess.run([sys.executable, "-m", "noether", "check", str(bad)], capture_output=True, text=True)
+    assert result.returncode == check.returncode == 1
+    expected = [
+        f"{bad}: num_head: Extra inputs are not permitted. Did you mean 'num_heads'?",
+        f"{bad}: hidden_dim: Input should be a valid integer, got 8.5",
+        f"{bad}: num_heads: Field required",
+    ]
+    assert result.stderr.splitlines() == ["noether-attention run: error: 3 problems", *expected]
+    assert check.stdout.splitlines() == expected
 
 
 def test_progress_bar_on_request(tmp_path):

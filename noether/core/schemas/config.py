@@ -132,10 +132,10 @@ def _checked_extras(cls: "type[Config]", value: Any) -> dict[str, Any]:
                 errors += translate(exc, item, (key,))
         elif is_lax():
             relaxed(f"{cls.__name__}.{key}", "an unknown key (dropped)")
-        else:
+        else:  # close matches for the first few: a document of thousands of unknown keys stays quick to refuse
             known = [n for n, i in cls.model_fields.items() if not i.derived]
-            errors.append(error("extra_forbidden", f"Extra inputs are not permitted{did_you_mean(key, known)}", item,
-                                (key,)))  # fmt: skip
+            hint = did_you_mean(key, known) if len(errors) < 20 else ""
+            errors.append(error("extra_forbidden", f"Extra inputs are not permitted{hint}", item, (key,)))
     if errors:
         raise ValidationError(cls.__name__, errors)
     return kept
@@ -447,13 +447,15 @@ class Config:
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Build and validate from plain data (a dict loaded from YAML, JSON or a checkpoint); an
         instance is returned as it is (as pydantic's), while one nested in other input is copied."""
-        if isinstance(data, cls):
+        hook = cls.__dict__.get("__noether_structure__") or _hook(cls, "structure")
+        if type(data) is not dict and isinstance(data, cls):
             return data
-        return _hook(cls, "structure")(data, cls)  # type: ignore[no-any-return]
+        return hook(data, cls)  # type: ignore[no-any-return]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that ``from_dict`` turns back into an equal config (containers of its own)."""
-        return _hook(type(self), "unstructure")(self)  # type: ignore[no-any-return]
+        dump = type(self).__dict__.get("__noether_unstructure__") or _hook(type(self), "unstructure")
+        return dump(self)  # type: ignore[no-any-return]
 
     @classmethod
     def model_validate(cls, obj: Any) -> Self:

@@ -1,7 +1,7 @@
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
-from noether.core.schemas import config, field, model_validator
+from noether.core.schemas import config, field
 from noether.core.schemas.modules.attention import AttentionConfig, AttentionPattern, TokenSpec
 from noether.modeling.modules.attention.mixed.layout import Group, Pattern, TokenLayout, as_token_specs
 
@@ -34,6 +34,9 @@ def _branch_names(branches: list[str]) -> list[str]:
     return branches
 
 
+_BRANCH_NAMES = {"items": {"type": "string", "minLength": 1}, "uniqueItems": True}
+
+
 @config(extra="forbid")
 class MultiBranchAnchorAttentionConfig(AttentionConfig):
     """Anchor attention over branches (domains) such as ``["surface", "volume"]``.
@@ -43,9 +46,8 @@ class MultiBranchAnchorAttentionConfig(AttentionConfig):
     """
 
     branches: list[str] = field(
-        min_length=1, check=_branch_names, description="Branch (domain) names.",
-        json_schema={"items": {"type": "string", "minLength": 1}, "uniqueItems": True},
-    )  # fmt: skip
+        min_length=1, check=_branch_names, description="Branch (domain) names.", json_schema=_BRANCH_NAMES
+    )
     anchor_suffix: str = field(default="_anchors", description="Suffix naming each branch's anchor group.")
 
     def anchors(self, branch: str) -> str:
@@ -106,11 +108,10 @@ class _InterBranchConfig(MultiBranchAnchorAttentionConfig):
     """Anchor attention between branches: meaningless with fewer than two."""
 
     kind: ClassVar[str] = "anchor attention between branches"
-
-    @model_validator
-    def validate_at_least_two_branches(self) -> None:
-        if len(self.branches) < 2:
-            raise ValueError(f"{self.kind} needs at least 2 branches, got {self.branches}")
+    branches: list[str] = field(  # a field rule, so `info` and the JSON Schema state it as it is applied
+        min_length=2, check=_branch_names, description="Branch (domain) names.",
+        json_schema=_BRANCH_NAMES,
+    )  # fmt: skip
 
 
 @config(extra="forbid")

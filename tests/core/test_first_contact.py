@@ -1,0 +1,107 @@
+"""What a new user meets first: `check` reports every problem of a file in one pass (what `run` would
+refuse included), capped; hostile files are answered quickly and in little memory."""
+
+import os
+import time
+
+import pytest
+
+from noether.cli import main
+from noether.cli.measure import measured
+
+EXAMPLE_MODEL = """model: ab_upt
+hidden_dim: 192
+geometry_depth: 1
+physics_blocks: [perceiver, crosss, dot_product]
+num_surface_blocks: 2
+num_volume_blocks: 2
+transformer_block_config: {hidden_dim: 192, num_heads: 3, mlp_expansion_factor: 4, use_rope: true}
+supernode_pooling_config: {hidden_dim: 192, input_dim: 3, radius: 0.25, max_degre: 32}
+data_specs: {position_dim: 3, surface_output_dims: {pressure: 1}, volume_output_dims: {velocity: 3}}
+run: {chunksize: 16384, chunk_size: 100}
+"""
+
+
+def check(capsys, path):
+    status = main(["check", str(path)])
+    return status, capsys.readouterr().out.splitlines()
+
+
+def test_every_problem_at_once_fixes_first(tmp_path, capsys):
+    path = tmp_path / "model.yaml"
+    path.write_text(EXAMPLE_MODEL)
+    status, lines = check(capsys, path)
+    assert status == 1
+    assert lines == [
+        f"{path}: supernode_pooling_config.max_degre: Extra inputs are not permitted. Did you mean 'max_degree'?",
+        f"{path}: physics_blocks.1: unknown physics block 'crosss': perceiver, shared, cross, joint or an attention "
+        "name. Did you mean 'cross'?",
+        f"{path}: run.chunksize: Extra inputs are not permitted. Did you mean 'chunk_size' or 'batch_size'?",
+        f"{path}: physics_blocks.2: 'dot_product' is not anchor attention: query points attend to each other there, "
+        "so run.chunk_size cannot stream them; use perceiver, shared, cross or joint, or leave run.chunk_size out",
+    ]
+
+
+def test_check_refuses_what_run_would(tmp_path, capsys):
+    perceiver = tmp_path / "perceiver.yaml"
+    perceiver.write_text("attention: perceiver\nhidden_dim: 8\nnum_heads: 2\n")
+    huge = tmp_path / "huge.yaml"
+    huge.write_text(f"attention: dot_product\nhidden_dim: {'8' * 4000}\nnum_heads: 2\n")
+    assert check(capsys, perceiver)[1] == [
+        f"{perceiver}: tokens: perceiver attention attends from the first token group to the others: give at least "
+        "two groups, e.g. [{queries: 4096}, {context: 4096}]"
+    ]
+    status, lines = check(capsys, huge)
+    assert status == 1
+    assert f"{huge}: hidden_dim: a 4000-digit number cannot be allocated: at most 65,536" in lines
+    assert all(len(line) < 400 for line in lines)  # messages are excerpts, never the whole value
+
+
+def test_problems_are_capped_with_a_count(tmp_path, capsys):
+    path = tmp_path / "typos.yaml"
+    path.write_text("attention: dot_product\nhidden_dim: 8\nnum_heads: 2\n" + "".join(f"k{i}: 1\n" for i in range(49)))
+    status, lines = check(capsys, path)
+    assert status == 1
+    assert len(lines) == 21
+    assert lines[-1] == f"{path}: ... and 29 more problems"
+
+
+HOSTILE = {
+    "fifo.yaml": "a FIFO",
+    "zero.yaml": "a device",
+    "random.yaml": "a device",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_special_files_are_refused_unread(tmp_path, capsys, name):
+    path = tmp_path / name
+    if name == "fifo.yaml":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero" if name == "zero.yaml" else "/dev/urandom")
+    start = time.perf_counter()
+    status, lines = check(capsys, path)
+    assert time.perf_counter() - start < 2
+    assert status == 1
+    assert lines == [f"{path}: not a regular file ({HOSTILE[name]}); config files are regular files"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("list.yaml", "- x\n" * 1_000_000, "the document expands to more than 100,000 values"),
+        ("keys.yaml", "attention: dot_product\nhidden_dim: 8\nnum_heads: 2\n"
+                      + "".join(f"unknown_{i}: 1\n" for i in range(49_000)), "... and 48,980 more problems"),
+    ],
+)  # fmt: skip
+def test_large_documents_are_answered_within_2_s_and_200_mib(tmp_path, capsys, name, text, message):
+    path = tmp_path / name
+    path.write_text(text)
+    with measured() as m:
+        status, lines = check(capsys, path)
+    assert status == 1
+    assert message in lines[-1]
+    assert len(lines) <= 21
+    assert m["seconds"] < 2, m
+    assert m["peak_growth"] < 200 * 2**20, m
