@@ -40,25 +40,45 @@ def inputs_for(module: Any, batch_size: int, tokens: int, hidden_dim: int) -> tu
     return (torch.randn(batch_size, tokens, hidden_dim),), {}
 
 
-def run_bench(args: argparse.Namespace) -> int:
-    torch = require_torch()
-    if args.plot:
-        _pyplot()  # before the work, not after it
-    from noether.registry import attention_registry, build_attention
+BENCH_BRANCHES = ["surface", "volume"]
+"""The branches anchor attentions are benchmarked with unless ``--option branches=...`` says otherwise."""
+
+
+def bench_configs(args: argparse.Namespace) -> dict[str, Any]:
+    """Each implementation's validated config for this benchmark: names, options and their values are
+    checked here, before torch is imported."""
+    from noether.core.schemas.errors import did_you_mean
+    from noether.registry import attention_registry
 
     options = _options(args.option)
-    configs = {name: attention_registry.resolve_config(name) for name in args.names}
+    classes = {name: attention_registry.resolve_config(name) for name in args.names}
+    fields = sorted({f for c in classes.values() for f in c.model_fields})
     unused = [
-        k for k in options if not any(k in c.model_fields or c.__noether_extra__ == "allow" for c in configs.values())
+        k for k in options if not any(k in c.model_fields or c.__noether_extra__ == "allow" for c in classes.values())
     ]
     if unused:
-        raise ValueError(f"--option {', '.join(unused)}: no compared implementation has such a field")
-    results = []
-    for name, config in configs.items():
+        hints = "".join(did_you_mean(k, fields) for k in unused)
+        raise ValueError(f"--option {', '.join(unused)}: no compared implementation has such a field{hints}")
+    configs = {}
+    for name, config in classes.items():
         # each implementation gets the options its config knows (shared ones like qk_norm, or its own)
         own = {k: v for k, v in options.items() if k in config.model_fields or config.__noether_extra__ == "allow"}
-        module = build_attention({"hidden_dim": args.hidden_dim, "num_heads": args.num_heads, **own}, name=name)
-        module.eval()
+        if "branches" in config.model_fields and "branches" not in own:
+            own["branches"] = BENCH_BRANCHES
+        configs[name] = config.from_dict({"hidden_dim": args.hidden_dim, "num_heads": args.num_heads, **own})
+    return configs
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    configs = bench_configs(args)
+    if args.plot:
+        _pyplot()  # before the work, not after it
+    torch = require_torch()
+    from noether.registry import build_attention
+
+    results = []
+    for name, config in configs.items():
+        module = build_attention(config, name=name).eval()
         torch.manual_seed(0)
         inputs, kwargs = inputs_for(module, args.batch_size, args.tokens, args.hidden_dim)
         with torch.no_grad():

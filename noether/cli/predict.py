@@ -191,12 +191,12 @@ def predict(args: argparse.Namespace) -> int:
     inputs = read_inputs(args)
     status(args, "importing torch")
     torch = require_torch()
-    from noether.modeling.checkpoint import read_checkpoint
+    from noether.modeling.checkpoint import build, read_checkpoint
     from noether.modeling.models.ab_upt.module import AnchoredBranchedUPT
 
     status(args, f"loading {args.checkpoint}")
     checkpoint = read_checkpoint(args.checkpoint, map_location=args.device)
-    model = AnchoredBranchedUPT.from_checkpoint(args.checkpoint, map_location=args.device)
+    model: Any = build(checkpoint, AnchoredBranchedUPT)
     specs = model.data_specs
     channels = {f"{b}_{name}": dim for b in BRANCHES for name, dim in specs.output_dims(b).items()}
     if inputs.normalizers is not None:

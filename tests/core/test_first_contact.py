@@ -2,7 +2,6 @@
 refuse included), capped; hostile files are answered quickly and in little memory."""
 
 import os
-import time
 
 import pytest
 
@@ -80,9 +79,7 @@ def test_special_files_are_refused_unread(tmp_path, capsys, name):
         os.mkfifo(path)
     else:
         path.symlink_to("/dev/zero" if name == "zero.yaml" else "/dev/urandom")
-    start = time.perf_counter()
-    status, lines = check(capsys, path)
-    assert time.perf_counter() - start < 2
+    status, lines = check(capsys, path)  # returns at all: a FIFO or a device would block or never end
     assert status == 1
     assert lines == [f"{path}: not a regular file ({HOSTILE[name]}); config files are regular files"]
 
@@ -95,7 +92,7 @@ def test_special_files_are_refused_unread(tmp_path, capsys, name):
                       + "".join(f"unknown_{i}: 1\n" for i in range(49_000)), "... and 48,980 more problems"),
     ],
 )  # fmt: skip
-def test_large_documents_are_answered_within_2_s_and_200_mib(tmp_path, capsys, name, text, message):
+def test_large_documents_are_refused_in_bounded_memory(tmp_path, capsys, name, text, message):
     path = tmp_path / name
     path.write_text(text)
     with measured() as m:
@@ -103,5 +100,26 @@ def test_large_documents_are_answered_within_2_s_and_200_mib(tmp_path, capsys, n
     assert status == 1
     assert message in lines[-1]
     assert len(lines) <= 21
-    assert m["seconds"] < 2, m
-    assert m["peak_growth"] < 200 * 2**20, m
+    assert m["peak_growth"] < 200 * 2**20, m  # their time is a benchmark's concern, not a test's
+
+
+def test_bench_checks_names_options_and_values_before_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom noether.cli import main\n"
+        "for argv in (['bench', 'joint_anchor', '--option', 'branche=[a]'], ['bench', 'joint_anchr'],\n"
+        "             ['bench', 'dot_product', '--option', 'qk_norm=maybe']):\n"
+        "    assert main(argv) == 1\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    errors = out.stderr.splitlines()
+    assert errors[0] == (
+        "noether-attention bench: error: --option branche: no compared implementation has such a field. "
+        "Did you mean 'branches'?"
+    )
+    assert "unknown attention 'joint_anchr'. Did you mean 'joint_anchor'" in errors[1]
+    assert "Input should be a valid boolean (true or false), got 'maybe'" in out.stderr

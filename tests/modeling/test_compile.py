@@ -1,5 +1,9 @@
-"""Every attention module, block and stack compiles as one graph (inductor, CPU) and equals eager,
-in eval and training, with and without a KV cache; query chunks of a new size recompile once."""
+"""Every attention module, block and stack compiles as one graph and equals eager, in eval and training,
+with and without a KV cache; query chunks of a new size recompile once.
+
+``fullgraph=True`` is decided by dynamo's tracing, the same whatever the backend, so the cases run on
+``aot_eager`` (AOT autograd, no code generation); one smoke test, a transformer block in eval and in
+training, runs inductor's code generation."""
 
 import pytest
 import torch
@@ -28,9 +32,9 @@ ANCHOR_BLOCK = {"hidden_dim": D, "num_heads": H, "mlp_expansion_factor": 2, "use
                 "attention_constructor": "joint_anchor", "attention_arguments": BRANCHES}  # fmt: skip
 
 
-def compiled_equals_eager(module, *args, **kwargs):
+def compiled_equals_eager(module, *args, backend="aot_eager", **kwargs):
     torch._dynamo.reset()
-    compiled = torch.compile(module, fullgraph=True, backend="inductor")
+    compiled = torch.compile(module, fullgraph=True, backend=backend)
     torch.testing.assert_close(compiled(*args, **kwargs), module(*args, **kwargs), atol=1e-5, rtol=1e-5)
 
 
@@ -77,7 +81,7 @@ def test_attention_modules_with_masks(cls):
 def test_blocks_and_stack(training):
     x = torch.randn(1, 9, D)
     block = TransformerBlock(ANCHOR_BLOCK).train(training)
-    compiled_equals_eager(block, x, SPECS, freqs=freqs(9))
+    compiled_equals_eager(block, x, SPECS, freqs=freqs(9), backend="inductor")  # the smoke test of inductor's code
     perceiver = PerceiverBlock({"hidden_dim": D, "num_heads": H, "mlp_expansion_factor": 2, "condition_dim": 3})
     perceiver.train(training)
     compiled_equals_eager(perceiver, x, torch.randn(1, 4, D), torch.randn(1, 3))

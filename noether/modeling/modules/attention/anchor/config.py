@@ -1,3 +1,4 @@
+import collections
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
@@ -28,7 +29,7 @@ def _branch_names(branches: list[str]) -> list[str]:
     for name in branches:
         if not name:
             raise ValueError("branch names must not be empty")
-    duplicates = sorted({b for b in branches if branches.count(b) > 1})
+    duplicates = sorted(b for b, count in collections.Counter(branches).items() if count > 1)
     if duplicates:
         raise ValueError(f"branches must be distinct, repeated: {duplicates}")
     return branches
@@ -64,20 +65,22 @@ class MultiBranchAnchorAttentionConfig(AttentionConfig):
                 groups[max(owners, key=len)].append(spec)
             else:
                 orphans.append(spec.name)
+        problems: list[tuple[type[ValueError], str]] = []  # every problem of the layout, in one error
         if orphans:
-            raise UnexpectedTokenError(
-                f"{owner}: token groups {orphans} belong to no branch of {self.branches} "
-                f"(a group of branch b is named 'b_...')"
-            )
+            problems.append((UnexpectedTokenError, f"token groups {orphans} belong to no branch of {self.branches} "
+                                                   "(a group of branch b is named 'b_...')"))  # fmt: skip
         empty = [b for b, members in groups.items() if not members]
         if empty:
-            raise MissingBranchTokensError(f"{owner}: branches {empty} have no token groups in token_specs")
-        anchorless = [b for b, members in groups.items() if self.anchors(b) not in {s.name for s in members}]
+            problems.append((MissingBranchTokensError, f"branches {empty} have no token groups in token_specs"))
+        anchorless = [
+            b for b, members in groups.items() if members and self.anchors(b) not in {s.name for s in members}
+        ]
         if anchorless:
             names = [self.anchors(b) for b in anchorless]
-            raise MissingAnchorTokenError(
-                f"{owner}: branches {anchorless} lack their anchor groups {names} in token_specs"
-            )
+            problems.append((MissingAnchorTokenError, f"branches {anchorless} lack their anchor groups {names} in "
+                                                      "token_specs"))  # fmt: skip
+        if problems:
+            raise problems[0][0](f"{owner}: " + "; ".join(message for _, message in problems))
         return groups
 
     def plan(self, specs: Sequence[Spec], owner: str = "") -> list[Pattern]:

@@ -4,6 +4,7 @@ Everything here is plain tuples, so ``torch.compile`` traces it (building config
 objects inside ``forward`` would break the graph).
 """
 
+import collections
 import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -95,7 +96,7 @@ class TokenLayout(NamedTuple):
     ) -> "TokenLayout":
         """The layout of ``specs`` in a sequence of ``num_tokens``; ``patterns`` are checked unless None."""
         names = [spec.name for spec in specs]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        duplicates = sorted(n for n, count in collections.Counter(names).items() if count > 1)  # linear in groups
         if duplicates:
             raise ValueError(f"{owner}: token_specs name these groups more than once: {duplicates}")
         slices: dict[str, tuple[int, int]] = {}
@@ -116,6 +117,7 @@ class TokenLayout(NamedTuple):
 
     def check_patterns(self, owner: str, patterns: Sequence[Pattern], known: set[str]) -> None:
         query_of: dict[str, int] = {}
+        cached = set(self.cached)
         for index, pattern in enumerate(patterns):
             unknown = [n for n in (*pattern.query_tokens, *pattern.key_value_tokens) if n not in known]
             if unknown:
@@ -124,7 +126,7 @@ class TokenLayout(NamedTuple):
                     f"{f' (nor are {unknown[1:]})' if len(unknown) > 1 else ''}; token groups: {sorted(known)}"
                 )
             for name in pattern.query_tokens:
-                if name in self.cached:
+                if name in cached:
                     raise ValueError(
                         f"{owner}: token group {name!r} has size=None (its keys/values come from the KV cache), "
                         f"so it cannot be a query (attention pattern {index})"
