@@ -30,7 +30,7 @@ from noether.modeling.synthetic import car_surface, car_volume
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "ab_upt.yaml"
 SURFACE_POINTS = 100_000
-NARROW = 48
+NARROW, NARROW_ANCHORS = 48, 1024
 
 
 def example(width: int | None = None) -> tuple[AnchoredBranchedUPT, int]:
@@ -45,9 +45,9 @@ def example(width: int | None = None) -> tuple[AnchoredBranchedUPT, int]:
     return AnchoredBranchedUPT(config).eval(), document["run"]["chunk_size"]
 
 
-def options(volume: int, chunk: int, dtype: str, device: str, output: str) -> argparse.Namespace:
+def options(volume: int, chunk: int, dtype: str, device: str, output: str, anchors: int = 4096) -> argparse.Namespace:
     return argparse.Namespace(
-        seed=0, geometry_points=16384, supernodes=2048, anchors=4096, chunk_size=chunk, device=device, dtype=dtype,
+        seed=0, geometry_points=16384, supernodes=2048, anchors=anchors, chunk_size=chunk, device=device, dtype=dtype,
         condition=["inflow_velocity=0.5", "yaw=0.1"], no_progress=True, output=output, volume_at="points",
         plot=False, volume=volume,
     )  # fmt: skip
@@ -74,7 +74,7 @@ def worker(volume: int, device: str, width: int | None) -> dict[str, float]:
     model.to(device)
     data = inputs(volume)
     with tempfile.TemporaryDirectory() as tmp, measured() as m:
-        args = options(volume, chunk, "float32", device, tmp)
+        args = options(volume, chunk, "float32", device, tmp, 4096 if width is None else NARROW_ANCHORS)
         fields = predict(model, data, args)
         write_outputs(args, data, fields)
     arrays = (data.volume_points, data.surface.points, *fields["surface"].values(), *fields["volume"].values())
@@ -108,7 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, nargs="*", default=[1_000_000], help="volume points, the example")
     parser.add_argument("--narrow-points", type=int, nargs="*", default=[1_000_000, 10_000_000],
-                        help="volume points, the example's blocks at hidden width 48")  # fmt: skip
+                        help="volume points, the example's blocks at hidden width 48, 1,024 anchors")  # fmt: skip
     parser.add_argument("--dtype-points", type=int, default=65_536, help="volume points of the precision rows")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
@@ -117,24 +117,26 @@ def main() -> None:
     if args.worker is not None:
         print(json.dumps(worker(args.worker, args.device, args.width)))
         return
-    rows = []
+    rows: list[str] = []
+    section, command = f"Predict: the main example on many points ({args.device})", "python benchmarks/bench_predict.py"
+
+    def add(row: str) -> None:  # recorded as it comes: a long run that is stopped keeps what it measured
+        print(row, flush=True)
+        rows.append(row)
+        record(section, command, "| case | throughput | memory, or largest field difference |", rows)
+
+    for row in precision(args.dtype_points, args.device):
+        add(row)
     for volume, width in [*((v, None) for v in args.points), *((v, NARROW) for v in args.narrow_points)]:
-        command = [sys.executable, __file__, "--worker", str(volume), "--device", args.device]
-        run = subprocess.run([*command, *(("--width", str(width)) if width else ())],
+        worker_command = [sys.executable, __file__, "--worker", str(volume), "--device", args.device]
+        run = subprocess.run([*worker_command, *(("--width", str(width)) if width else ())],
                              capture_output=True, text=True, check=True)  # fmt: skip
         result = json.loads(run.stdout.strip().splitlines()[-1])
-        model = "the example" if width is None else f"hidden {width}"
+        model = "the example" if width is None else f"hidden {width}, {NARROW_ANCHORS:,} anchors per branch"
         rate = result["points"] / result["seconds"]
-        row = (f"| {model}, {result['points']:,} points ({volume:,} volume) | {rate:,.0f} "
-               f"points/s, {result['seconds']:,.0f} s | peak memory growth {human_bytes(result['peak_growth'])}; "
-               f"the points and fields themselves {human_bytes(result['inputs_and_outputs'])} |")  # fmt: skip
-        print(row, flush=True)
-        rows.append(row)
-    for row in precision(args.dtype_points, args.device):
-        print(row, flush=True)
-        rows.append(row)
-    record(f"Predict: the main example on many points ({args.device})", "python benchmarks/bench_predict.py",
-           "| case | throughput | memory, or largest field difference |", rows)  # fmt: skip
+        add(f"| {model}, {result['points']:,} points ({volume:,} volume) | {rate:,.0f} points/s, "
+            f"{result['seconds']:,.0f} s | peak memory growth {human_bytes(result['peak_growth'])}; the points and "
+            f"fields themselves {human_bytes(result['inputs_and_outputs'])} |")  # fmt: skip
 
 
 if __name__ == "__main__":
