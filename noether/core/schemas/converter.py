@@ -268,8 +268,9 @@ def scalar_check(annotation: Any, where: str = "") -> Check | None:
     return None
 
 
-for _scalar in (bool, str, int, float, Any):
+for _scalar in (bool, str, int, float):
     converter.register_structure_hook(_scalar, typing.cast(Check, scalar_check(_scalar)))
+converter.register_structure_hook_func(lambda t: t is Any, typing.cast(Check, scalar_check(Any)))  # not a class on 3.10
 converter.register_structure_hook_factory(
     lambda t: typing.get_origin(t) is typing.Literal,  # type: ignore[comparison-overlap]
     lambda t: literal_check(typing.get_args(t)),
@@ -388,7 +389,7 @@ def _plain(tp: Any) -> bool:
 
 
 converter.register_unstructure_hook_factory(_plain, lambda _: identity)
-converter.register_unstructure_hook(Any, owned)  # free-form values: dumped as copies, never the config's own
+converter.register_unstructure_hook_func(lambda t: t is Any, owned)  # free-form values: copies, not the config's own
 
 
 def _attrs_factory(tp: Any) -> Callable[[Any, Any], Any]:
