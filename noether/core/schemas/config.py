@@ -119,6 +119,7 @@ def _checked_extras(cls: "type[Config]", value: Any) -> dict[str, Any]:
         raise InvalidValue("dict_type", "Input should be a valid dictionary of extra keys", value, True)
     errors: list[ErrorDetails] = []
     allow, kept = cls.__noether_extra__ == "allow", {}
+    known = [n for n, i in cls.model_fields.items() if not i.derived]
     for key, item in value.items():
         if type(key) is not str:
             errors.append(error("string_type", "Extra keys should be strings", key, (str(key),)))
@@ -133,7 +134,6 @@ def _checked_extras(cls: "type[Config]", value: Any) -> dict[str, Any]:
         elif is_lax():
             relaxed(f"{cls.__name__}.{key}", "an unknown key (dropped)")
         else:  # close matches for the first few: a document of thousands of unknown keys stays quick to refuse
-            known = [n for n, i in cls.model_fields.items() if not i.derived]
             hint = did_you_mean(key, known) if len(errors) < 20 else ""
             errors.append(error("extra_forbidden", f"Extra inputs are not permitted{hint}", item, (key,)))
     if errors:
