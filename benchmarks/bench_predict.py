@@ -86,11 +86,11 @@ def precision(points: int, device: str) -> list[str]:
     model, chunk = example()
     model.to(device)
     data = inputs(points)
-    results = {}
+    results, seconds = {}, {}
     for dtype in ("float32", "bfloat16", "float16"):
         with measured() as m:
             results[dtype] = predict(model, data, options(points, chunk, dtype, device, ""))
-        results[dtype]["seconds"] = {"": np.array(m["seconds"])}
+        seconds[dtype] = m["seconds"]
     rows, base = [], results["float32"]
     for dtype in ("bfloat16", "float16"):
         diffs = []
@@ -98,7 +98,7 @@ def precision(points: int, device: str) -> list[str]:
             for name, ref in base[branch].items():
                 worst = np.abs(results[dtype][branch][name] - ref).max() / max(np.abs(ref).max(), 1e-12)
                 diffs.append(f"{branch} {name} {worst:.2%}")
-        speed = float(base["seconds"][""] / results[dtype]["seconds"][""])
+        speed = seconds["float32"] / seconds[dtype]
         rows.append(f"| {dtype} autocast vs float32, {points + SURFACE_POINTS:,} points | {speed:.2f}x the float32 "
                     f"throughput | {'; '.join(diffs)} |")  # fmt: skip
     return rows
