@@ -54,14 +54,15 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def record(section: str, command: str, header: str, rows: list[str]) -> None:
-    """Replace ``section`` of benchmarks/RESULTS.md with this run's table (the latest figures only)."""
+def record(section: str, command: str, header: str, rows: list[str], *, table: bool = True) -> None:
+    """Replace ``section`` of benchmarks/RESULTS.md with this run's table, or with ``rows`` as they are
+    (``table=False``): the latest figures only."""
     text = (
         RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nWritten by the scripts in this folder.\n"
     )
     body = (
         f"## {section}\n\n`{command}` on {machine()}, {datetime.date.today().isoformat()}.\n\n"
-        + "\n".join([header, header_rule(header), *rows])
+        + "\n".join([header, header_rule(header), *rows] if table else rows)
         + "\n"
     )
     parts = text.split("\n## ")
@@ -93,4 +94,4 @@ def recorded(section: str) -> Iterator[None]:
     finally:
         sys.stdout = stdout
     command = "python " + " ".join(["benchmarks/" + pathlib.Path(sys.argv[0]).name, *sys.argv[1:]])
-    record(section, command, "| output |", ["```", *"".join(lines).rstrip("\n").splitlines(), "```"], table=False)
+    record(section, command, "", ["```", *"".join(lines).rstrip("\n").splitlines(), "```"], table=False)

@@ -2,10 +2,12 @@
 
 A hostile file cannot make a check take long: only regular files are read (a FIFO, a device
 or a link to one is refused unopened), at most MAX_BYTES of them, and a document whose
-values (YAML aliases counted every time they are used) pass MAX_VALUES, that nests deeper
-than MAX_DEPTH or refers to itself is refused before any Python object is made of it.
+values pass MAX_VALUES, that nests deeper than MAX_DEPTH or refers to itself is refused. YAML
+is refused while it is parsed, before it is built (its aliases counted every time they are
+used); JSON and TOML, which cannot expand past their bytes, once parsed.
 """
 
+import contextlib
 import json
 import os
 import stat
@@ -45,36 +47,118 @@ def read_bounded(path: Path) -> str:
         raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
+class _Frame:
+    """A collection being parsed: its value, its anchor, the values before it, a key awaiting its value."""
+
+    __slots__ = ("anchor", "before", "key", "value")
+
+    def __init__(self, value: Any, anchor: str | None, before: int) -> None:
+        self.value, self.anchor, self.before, self.key = value, anchor, before, _NO_KEY
+
+
+_NO_KEY = object()  # also: a scalar the one-pass build leaves to PyYAML
+_STARTS = {
+    yaml.SequenceStartEvent: (list, {None, "!", "tag:yaml.org,2002:seq"}),
+    yaml.MappingStartEvent: (dict, {None, "!", "tag:yaml.org,2002:map"}),
+}
+_ENDS = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+_MERGE = "tag:yaml.org,2002:merge"
+
+
 def _load_yaml(text: str, path: Path) -> Any:
-    """YAML sized from its event stream first (libyaml when there): values counted as they are parsed,
-    aliases by the size of what they name, so no node or object is made of a document past the limits."""
-    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    sizes: dict[str, int] = {}
-    open_: list[tuple[str | None, int]] = []  # the collections being parsed: (anchor, values before them)
-    total, loader = 0, loader_class(text)
+    """YAML in one pass over libyaml's events: values are counted as they are parsed (an alias by the
+    size of what it names), so a document past the limits is refused before it is built, and a plain
+    document is built from those same events, its scalars resolved and constructed by PyYAML's safe
+    loader. Anything else (explicit collection tags, merge keys, unhashable keys, several documents,
+    PyYAML's own error messages) is loaded by PyYAML itself once the events have shown it is within limits."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    get_event = loader.get_event
+    anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (value, values when expanded)
+    scalars: dict[tuple[Any, ...], Any] = {}
+    open_: list[_Frame] = []
+    root: list[Any] = []
+    total, building = 0, True
     try:
-        while not loader.check_event(yaml.StreamEndEvent):
-            event = loader.get_event()
-            if isinstance(event, yaml.AliasEvent):
-                if event.anchor not in sizes:
-                    raise ValueError(f"{path}: the document refers to itself (a recursive YAML alias)")
-                total += sizes[event.anchor]
-            elif isinstance(event, yaml.ScalarEvent):
+        while True:
+            event = get_event()
+            kind = type(event)
+            if kind is yaml.ScalarEvent:
                 total += 1
+                value = _scalar(loader, event, scalars) if building else None
                 if event.anchor:
-                    sizes[event.anchor] = 1
-            elif isinstance(event, yaml.CollectionStartEvent):
-                open_.append((event.anchor, total))
+                    anchors[event.anchor] = (value, 1)
+            elif kind in _STARTS:
                 total += 1
-            elif isinstance(event, yaml.CollectionEndEvent):
-                anchor, before = open_.pop()
-                if anchor:
-                    sizes[anchor] = total - before
-            if total > MAX_VALUES or len(open_) > MAX_DEPTH:
+                if len(open_) >= MAX_DEPTH:
+                    raise ValueError(_TOO_BIG.format(path=path))
+                make, plain_tags = _STARTS[kind]
+                value = make()
+                building = building and event.tag in plain_tags
+            elif kind is yaml.AliasEvent:
+                if event.anchor not in anchors and any(f.anchor == event.anchor for f in open_):
+                    raise ValueError(f"{path}: the document refers to itself (a recursive YAML alias)")
+                value, size = anchors.get(event.anchor, (_NO_KEY, 0))
+                total += size
+            elif kind in _ENDS:
+                frame = open_.pop()
+                if frame.anchor:
+                    anchors[frame.anchor] = (frame.value, total - frame.before)
+                continue
+            elif kind is yaml.StreamEndEvent:
+                break
+            else:
+                continue
+            if total > MAX_VALUES:
                 raise ValueError(_TOO_BIG.format(path=path))
+            if building:
+                building = _placed(value, open_[-1] if open_ else root)
+            if kind in _STARTS:
+                open_.append(_Frame(value, event.anchor, total - 1))
     finally:
         loader.dispose()
-    return yaml.load(text, Loader=loader_class)  # a safe loader: libyaml's or PyYAML's
+    if building and root:
+        return root[0]
+    try:
+        return yaml.load(text, Loader=type(loader))  # a safe loader
+    except (ValueError, TypeError, OverflowError) as exc:  # a scalar PyYAML resolves but cannot make
+        raise ValueError(f"{path}: not valid YAML: {exc}") from None
+
+
+def _scalar(loader: Any, event: Any, seen: dict[tuple[Any, ...], Any]) -> Any:
+    """A scalar as PyYAML's safe loader makes it (immutable, so each distinct one is made once)."""
+    key = (event.value, event.tag, event.implicit)
+    if key in seen:
+        return seen[key]
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    construct = loader.yaml_constructors.get(tag)
+    value = _NO_KEY
+    if construct is not None and tag != _MERGE:
+        with contextlib.suppress(Exception):  # PyYAML words the error when it loads the document itself
+            value = construct(loader, yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style))
+    seen[key] = value
+    return value
+
+
+def _placed(value: Any, parent: _Frame | list[Any]) -> bool:
+    """Put a value where the events say it goes; False leaves the document to PyYAML."""
+    if value is _NO_KEY:
+        return False
+    if isinstance(parent, list):  # the stream: one document, one value
+        parent.append(value)
+        return len(parent) == 1
+    container = parent.value
+    if type(container) is list:
+        container.append(value)
+    elif parent.key is _NO_KEY:
+        if isinstance(value, (list, dict)):
+            return False  # an unhashable key: PyYAML refuses it in its own words
+        parent.key = value
+    else:
+        container[parent.key] = value
+        parent.key = _NO_KEY
+    return True
 
 
 _TOO_BIG = (
@@ -94,58 +178,35 @@ def load_file(path: str | Path) -> Any:
             return _load_yaml(text, path)  # sized while parsing
         data = json.loads(text) if suffix == ".json" else tomllib.loads(text)
     except yaml.MarkedYAMLError as exc:
-        raise ValueError(_yaml_error(path, _with_snippet(text, exc))) from None
+        raise ValueError(_yaml_error(path, exc, text)) from None
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
         raise ValueError(f"{path}: not valid {suffix[1:].upper()}: {exc}") from None
     except RecursionError:
         raise ValueError(_TOO_BIG.format(path=path)) from None
-    check_size(data, path)  # JSON and TOML have no aliases: the parsed document is at most the file's size
+    check_size(data, path)
     return data
 
 
-def _with_snippet(text: str, exc: Any) -> Any:
-    """libyaml's marks carry no excerpt: on an error (only then) the pure-Python parser finds it again."""
-    mark = exc.problem_mark or exc.context_mark
-    if mark is None or mark.get_snippet() is not None:
-        return exc
-    try:
-        yaml.safe_load(text)
-    except yaml.MarkedYAMLError as again:
-        return again
-    return exc
-
-
-def _yaml_error(path: Path, exc: Any) -> str:
+def _yaml_error(path: Path, exc: Any, text: str) -> str:
     mark = exc.problem_mark or exc.context_mark
     where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark is not None else str(path)
     what = "; ".join(part for part in (exc.context, exc.problem) if part)
+    if mark is not None and mark.get_snippet() is None:  # libyaml's marks carry no text: give them the file's
+        mark = yaml.Mark(mark.name, mark.index, mark.line, mark.column, text, mark.index)
     snippet = mark.get_snippet() if mark is not None else None
     return f"{where}: not valid YAML: {what}" + (f"\n{snippet}" if snippet else "")
 
 
 def check_size(data: Any, path: Path | str = "") -> None:
-    """Refuse documents that expand (through YAML aliases) or nest past the limits, without expanding them."""
-    sizes: dict[int, tuple[int, int]] = {}  # id -> (values when expanded, depth); shared objects are sized once
-    visiting: set[int] = set()
-
-    def size(value: Any) -> tuple[int, int]:
-        if not isinstance(value, (dict, list)):
-            return 1, 0
-        key = id(value)
-        if key in sizes:
-            return sizes[key]
-        if key in visiting:
-            raise ValueError(f"{path}: the document refers to itself (a recursive YAML alias)")
-        visiting.add(key)
-        children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
-        total, depth = 1, 0
-        for child in children:
-            n, d = size(child)
-            total, depth = total + n, max(depth, d + 1)
-            if total > MAX_VALUES or depth > MAX_DEPTH:
-                raise ValueError(_TOO_BIG.format(path=path))
-        visiting.discard(key)
-        sizes[key] = (total, depth)
-        return total, depth
-
-    size(data)
+    """Refuse a JSON or TOML document past the limits (they have no aliases: every value is its own)."""
+    total, stack = 0, [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        total += 1
+        if total > MAX_VALUES or depth > MAX_DEPTH:
+            raise ValueError(_TOO_BIG.format(path=path))
+        if isinstance(value, dict):
+            total += len(value)  # the keys
+            stack += [(child, depth + 1) for child in value.values()]
+        elif isinstance(value, list):
+            stack += [(child, depth + 1) for child in value]

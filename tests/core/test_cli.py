@@ -209,9 +209,7 @@ class TestNewUser:
         levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]  # 9**9 values when expanded
         bomb = tmp_path / "bomb.yaml"
         bomb.write_text("\n".join(levels) + "\nattention: *a8\n")
-        start = time.perf_counter()
-        result = cli("check", str(bomb))
-        assert time.perf_counter() - start < 10
+        result = cli("check", str(bomb))  # its time: benchmarks/bench_files.py
         assert result.returncode == 1
         assert result.stdout == (
             f"{bomb}: the document expands to more than 100,000 values or nests deeper than 64 levels "

@@ -103,6 +103,67 @@ def test_large_documents_are_refused_in_bounded_memory(tmp_path, capsys, name, t
     assert m["peak_growth"] < 200 * 2**20, m  # their time is a benchmark's concern, not a test's
 
 
+YAML_DOCUMENTS = [
+    "a: 1\nb: [1, 2.5, yes, no, null, ~, '3', 0x1f, 1e3, .inf, 2001-12-14]\nc: {d: {e: [x, {f: g}]}}\n",
+    "x: &a [1, 2]\ny: *a\nz: &b {k: v}\nw: *b\n",  # aliases: the same object, as PyYAML gives
+    "base: &base {a: 1, b: 2}\nderived:\n  <<: *base\n  b: 3\n",  # merge keys
+    "s: !!set {a, b}\no: !!omap [{a: 1}]\n",
+    "a: !!str 1\nb: !!int '2'\nc: !!binary aGVsbG8=\nt: 2001-12-14t21:59:43.10-05:00\n",
+    "'1': a\n1: b\n1.5: f\nnull: n\na: 1\na: 2\n",
+    "plain scalar\n",
+    "--- 1\n...\n",
+    "- - - - x\n",
+    "# only a comment\n",
+    "--- 1\n--- 2\n",  # the rest are errors, worded by PyYAML
+    "? [a, b]\n: c\n",
+    "a: !!python/object:os.system x\n",
+    "k: *undefined\n",
+    "bad: 2001-13-45\n",
+    "!!seq {a: 1}\n",
+]
+
+
+@pytest.mark.parametrize("text", YAML_DOCUMENTS)
+def test_yaml_is_built_as_pyyaml_builds_it(tmp_path, text):
+    """The one-pass build (sized while parsing) gives what PyYAML's safe loader gives, aliases shared alike."""
+    import yaml
+
+    from noether.cli.files import load_file
+
+    path = tmp_path / "doc.yaml"
+    path.write_text(text)
+    try:
+        expected = yaml.load(text, Loader=yaml.CSafeLoader)
+    except Exception as exc:
+        with pytest.raises(ValueError, match="not valid YAML") as caught:
+            load_file(path)
+        assert str(exc).splitlines()[0] in str(caught.value)
+        return
+    loaded = load_file(path)
+    assert loaded == expected
+    if isinstance(expected, dict) and "y" in expected:
+        assert loaded["x"] is loaded["y"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nest"),  # libyaml's scanner stops at 1,000 levels, in its words
+        ("a: " + "[" * 64 + "]" * 64, "nests deeper than 64 levels"),  # 65 with the mapping
+        ("&r [*r]", "the document refers to itself (a recursive YAML alias)"),
+    ],
+)
+def test_yaml_past_the_limits_is_refused_while_parsed(tmp_path, text, message):
+    from noether.cli.files import load_file
+
+    path = tmp_path / "doc.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_file(path)
+    path.write_text("a: " + "[" * 63 + "]" * 63)
+    assert load_file(path)["a"] is not None  # 64 levels: the limit itself is allowed
+
+
 def test_bench_checks_names_options_and_values_before_torch():
     import subprocess
     import sys
