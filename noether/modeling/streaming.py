@@ -13,7 +13,9 @@ values of all anchors are cached first, then anchor chunks attend to them. The
 peak is then the cache plus one chunk's activations, whatever the anchor count.
 """
 
+import statistics
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, cast
 
@@ -26,6 +28,15 @@ from noether.modeling.modules.attention.kv_cache import KVCache
 from noether.modeling.modules.attention.mixed.layout import Group, TokenSpecs, as_token_specs
 
 Layers = nn.Module | Sequence[nn.Module]
+OnChunk = Callable[[str, int, torch.Tensor], None]
+"""Called after each chunk: (group, the chunk's first position in its group, the chunk's output)."""
+Compile = bool | str
+"""``compile`` of streaming: False (eager), True (``torch.compile``'s default backend, inductor) or a backend name."""
+
+
+def check_chunk_size(chunk_size: int, name: str = "chunk_size") -> None:
+    if chunk_size < 1:
+        raise ValueError(f"{name} must be at least 1, got {chunk_size}")
 
 
 def layer_list(layers: Layers) -> list[nn.Module]:
@@ -144,9 +155,11 @@ def stream_queries(
     condition: torch.Tensor | None = None,
     out: Mapping[str, torch.Tensor] | None = None,
     progress: bool | None = None,
-    on_chunk: Callable[[str, int, torch.Tensor], None] | None = None,
+    on_chunk: OnChunk | None = None,
     split: bool | None = None,
     gather: Gather = "all",
+    compile: Compile = False,
+    stats: dict[str, float] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Outputs of ``queries`` (group name -> (batch, points, dim)) as if run in one forward with the anchors.
 
@@ -160,7 +173,11 @@ def stream_queries(
     written into; otherwise each group's output is allocated at its first chunk
     and filled in place. ``on_chunk(group, start, output)`` sees
     each chunk as it is done. ``progress``: a progress bar (points, throughput,
-    ETA); default: only on a terminal (and only on rank 0).
+    ETA); default: only on a terminal (and only on rank 0). ``compile``: the
+    layers run compiled for the query chunks (``torch.compile`` with
+    ``fullgraph=True``, one graph per chunk shape; True: inductor, or a backend
+    name), the anchors eager; ``stats`` receives the compile time (see
+    :func:`stream_chunks`).
 
     Under ``torch.distributed`` (``split``: default when a process group of more
     than one rank is initialised), each rank caches the anchors and streams its
@@ -171,10 +188,12 @@ def stream_queries(
     rank that fails raises on every rank.
     """
     check_gather(gather)
+    check_compile(compile)
     if rank_and_world()[1] == 1 or split is False:
         return _stream(layers, anchors, anchor_specs, queries, chunk_size=chunk_size,
                        anchor_chunk_size=anchor_chunk_size, anchor_freqs=anchor_freqs, query_freqs=query_freqs,
-                       condition=condition, out=out, progress=progress, on_chunk=on_chunk)  # fmt: skip
+                       condition=condition, out=out, progress=progress, on_chunk=on_chunk, compile=compile,
+                       stats=stats)  # fmt: skip
 
     def run(bounds: dict[str, tuple[int, int]]) -> dict[str, torch.Tensor]:
         def chunk_done(group: str, start: int, output: torch.Tensor) -> None:
@@ -186,7 +205,8 @@ def stream_queries(
             layers, anchors, anchor_specs, {g: q[:, slice(*bounds[g])] for g, q in queries.items()},
             chunk_size=chunk_size, anchor_chunk_size=anchor_chunk_size, anchor_freqs=anchor_freqs, query_freqs=freqs,
             condition=condition, out=None if out is None else {g: t[:, slice(*bounds[g])] for g, t in out.items()},
-            progress=progress if rank_and_world()[0] == 0 else False, on_chunk=chunk_done,
+            progress=progress if rank_and_world()[0] == 0 else False, on_chunk=chunk_done, compile=compile,
+            stats=stats,
         )  # fmt: skip
 
     points = {group: tensor.shape[1] for group, tensor in queries.items()}
@@ -211,13 +231,14 @@ def _stream(
     condition: torch.Tensor | None,
     out: Mapping[str, torch.Tensor] | None,
     progress: bool | None,
-    on_chunk: Callable[[str, int, torch.Tensor], None] | None,
+    on_chunk: OnChunk | None,
+    compile: Compile = False,
+    stats: dict[str, float] | None = None,
 ) -> dict[str, torch.Tensor]:
     """``stream_queries`` in one process."""
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    if anchor_chunk_size is not None and anchor_chunk_size < 1:
-        raise ValueError(f"anchor_chunk_size must be >= 1, got {anchor_chunk_size}")
+    check_chunk_size(chunk_size)
+    if anchor_chunk_size is not None:
+        check_chunk_size(anchor_chunk_size, "anchor_chunk_size")
     if condition is not None and condition.ndim != 2:
         raise ValueError(
             f"condition must be one vector per sample, (batch, condition_dim), to stream; got {tuple(condition.shape)}"
@@ -239,19 +260,83 @@ def _stream(
             prefill_anchors(stack, anchors, specs, cache, anchor_chunk_size or chunk_size, anchor_freqs, condition,
                             on_layer=lambda: bar.update(1))  # fmt: skip
     cached = [Group(spec.name, None) for spec in specs]
+
+    def through_layers(chunk: torch.Tensor, specs_now: list[Group], freqs: Freqs | None) -> torch.Tensor:
+        return run_layers(stack, chunk, specs_now, cache, freqs=freqs, condition=condition)
+
+    forward = compiled(through_layers, compile)
+
+    def step(group: str, start: int, chunk: torch.Tensor) -> torch.Tensor:
+        stop = start + chunk.shape[1]
+        freqs = None if query_freqs is None else token_slice(query_freqs[group], start, stop)
+        return forward(chunk, [*cached, Group(group, chunk.shape[1])], freqs)
+
+    return stream_chunks(queries, step, chunk_size=chunk_size, out=out, on_chunk=on_chunk, progress=progress,
+                         stats=stats)  # fmt: skip
+
+
+def check_compile(compile: Compile) -> str | None:
+    """The backend ``compile`` names (None: eager), or a ValueError naming the backends there are."""
+    if compile is False:
+        return None
+    if compile is True:
+        return "inductor"
+    if isinstance(compile, str) and compile in torch._dynamo.list_backends(exclude_tags=()):
+        return compile
+    raise ValueError(f"compile must be True, False or a torch.compile backend "
+                     f"({', '.join(torch._dynamo.list_backends())}, ...); got {compile!r}")  # fmt: skip
+
+
+def compiled(fn: Callable[..., torch.Tensor], compile: Compile) -> Callable[..., torch.Tensor]:
+    """``fn`` compiled as one graph per chunk shape: the full chunks share one, a last, shorter chunk gets its own
+    (shapes stay static, so each graph is specialised; no padded points are computed)."""
+    backend = check_compile(compile)
+    if backend is None:
+        return fn
+    return cast(Callable[..., torch.Tensor], torch.compile(fn, fullgraph=True, dynamic=False, backend=backend))
+
+
+def stream_chunks(
+    queries: Mapping[str, torch.Tensor],
+    step: Callable[[str, int, torch.Tensor], torch.Tensor],
+    *,
+    chunk_size: int,
+    out: Mapping[str, torch.Tensor] | None = None,
+    on_chunk: OnChunk | None = None,
+    progress: bool | None = None,
+    stats: dict[str, float] | None = None,
+) -> dict[str, torch.Tensor]:
+    """The one chunk loop of streaming (``stream_queries`` and ``AnchoredBranchedUPT.stream``).
+
+    ``step(group, start, chunk)`` runs one chunk (batch, points, ...) of a query group through the model.
+    Each group's output is allocated at its first chunk (or taken from ``out``) and filled in place:
+    concatenating the chunks at the end would double the peak. ``stats``, when given, receives
+    ``compile_seconds``: the time the first call of each chunk shape took beyond what that many points
+    take once compiled (zero, give or take noise, when nothing is compiled), and ``chunks``.
+    """
+    check_chunk_size(chunk_size)
     outputs: dict[str, torch.Tensor] = dict(out or {})
-    total = sum(tensor.shape[1] for tensor in queries.values())
-    with progress_bar(total, progress) as bar:
+    first: dict[tuple[str, int], float] = {}  # seconds of the first chunk of each shape
+    per_point: list[float] = []  # seconds per point of the others
+    with progress_bar(sum(t.shape[0] * t.shape[1] for t in queries.values()), progress) as bar:
         for group, points in queries.items():
             for start in range(0, points.shape[1], chunk_size):
                 chunk = points[:, start : start + chunk_size]
-                freqs = None if query_freqs is None else token_slice(query_freqs[group], start, start + chunk_size)
-                specs_now = [*cached, Group(group, chunk.shape[1])]
-                result = run_layers(stack, chunk, specs_now, cache, freqs=freqs, condition=condition)
-                if group not in outputs:  # allocated once: concatenating chunks at the end would double the peak
+                began = time.perf_counter()
+                result = step(group, start, chunk)
+                if group not in outputs:
                     outputs[group] = result.new_empty(result.shape[0], points.shape[1], *result.shape[2:])
                 outputs[group][:, start : start + chunk.shape[1]] = result
+                seconds, shape = time.perf_counter() - began, (group, chunk.shape[1])
+                if shape in first:
+                    per_point.append(seconds / chunk.shape[1])
+                else:
+                    first[shape] = seconds
                 if on_chunk is not None:
                     on_chunk(group, start, result)
-                bar.update(chunk.shape[1])
+                bar.update(chunk.shape[0] * chunk.shape[1])
+    if stats is not None:
+        rate = statistics.median(per_point) if per_point else 0.0
+        stats["compile_seconds"] = sum(max(0.0, t - rate * n) for (_, n), t in first.items())
+        stats["chunks"] = len(first) + len(per_point)
     return outputs

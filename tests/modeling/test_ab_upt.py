@@ -71,11 +71,15 @@ def test_streamed_queries_equal_the_one_shot_forward(physics, chunk):
     with torch.no_grad():
         full = model(**data)
     seen = []
-    streamed = model.stream(**data, chunk_size=chunk, on_chunk=lambda *progress: seen.append(progress))
+    streamed = model.stream(
+        **data, chunk_size=chunk, on_chunk=lambda branch, start, out: seen.append((branch, start, out))
+    )
     assert set(streamed) == set(full)
     for name in full:
         torch.testing.assert_close(streamed[name], full[name], atol=1e-5, rtol=1e-5)
-    assert seen[-1] == ("volume", 13, 13)
+    branch, start, last = seen[-1]  # the stream_queries convention: a chunk's first position and its output
+    assert (branch, start) == ("volume", 13 - last.shape[1])
+    torch.testing.assert_close(last[..., 3:], full["query_volume_pressure"][:, start:], atol=1e-5, rtol=1e-5)
     assert len(seen) == -(-9 // chunk) + -(-13 // chunk)
     other = dict(data, inflow_design_parameters=data["inflow_design_parameters"] + 1)
     assert not torch.allclose(model(**other)["query_volume_velocity"], full["query_volume_velocity"])

@@ -5,6 +5,8 @@ with and without a KV cache; query chunks of a new size recompile once.
 ``aot_eager`` (AOT autograd, no code generation); one smoke test, a transformer block in eval and in
 training, runs inductor's code generation."""
 
+import warnings
+
 import pytest
 import torch
 
@@ -38,9 +40,11 @@ def compiled_equals_eager(module, *args, backend="aot_eager", **kwargs):
     torch.testing.assert_close(compiled(*args, **kwargs), module(*args, **kwargs), atol=1e-5, rtol=1e-5)
 
 
-def freqs(tokens):
+def freqs(tokens, form="rotations"):
+    """RoPE rotations in real numbers (what the models use), or in 1.x's complex form (``form="complex"``)."""
     rope = RopeFrequency({"hidden_dim": D // H, "input_dim": 3, "implementation": "complex"})
-    return rope(torch.randn(1, tokens, 3, generator=torch.Generator().manual_seed(2)))
+    coords = torch.randn(1, tokens, 3, generator=torch.Generator().manual_seed(2))
+    return rope.rotations(coords) if form == "rotations" else rope(coords)
 
 
 CASES = {
@@ -81,7 +85,11 @@ def test_attention_modules_with_masks(cls):
 def test_blocks_and_stack(training):
     x = torch.randn(1, 9, D)
     block = TransformerBlock(ANCHOR_BLOCK).train(training)
-    compiled_equals_eager(block, x, SPECS, freqs=freqs(9), backend="inductor")  # the smoke test of inductor's code
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compiled_equals_eager(block, x, SPECS, freqs=freqs(9), backend="inductor")  # the smoke test of inductor
+    assert not [w for w in caught if "complex" in str(w.message)]  # RoPE in real numbers: inductor generates it
+    compiled_equals_eager(block, x, SPECS, freqs=freqs(9, "complex"))  # 1.x's complex rotations still compile
     perceiver = PerceiverBlock({"hidden_dim": D, "num_heads": H, "mlp_expansion_factor": 2, "condition_dim": 3})
     perceiver.train(training)
     compiled_equals_eager(perceiver, x, torch.randn(1, 4, D), torch.randn(1, 3))
@@ -122,3 +130,46 @@ def test_query_chunks_of_a_new_size_recompile_once():
         x = torch.randn(1, size, D)
         torch.testing.assert_close(compiled(x, specs, kv_cache=cache), stack(x, specs, kv_cache=cache))
     assert len(graphs) == 2  # the first size, then one graph with a dynamic size
+
+
+GRAPHS: list[torch.fx.GraphModule] = []
+
+
+@torch._dynamo.register_backend(name="noether_test_counting")
+def _counting(gm, example_inputs):
+    """Counts the graphs dynamo hands over and runs them as traced (``fullgraph`` is decided by tracing)."""
+    GRAPHS.append(gm)
+    return gm.forward
+
+
+def test_streaming_compiles_one_graph_per_group_and_chunk_shape():
+    from test_ab_upt import config, inputs, modulated
+
+    from noether.modeling.models import AnchoredBranchedUPT
+    from noether.modeling.streaming import stream_queries
+
+    model = modulated(AnchoredBranchedUPT(config(conditioning={"velocity": 1, "yaw": 1}))).eval()
+    data = inputs(conditioned=True)  # 9 surface and 13 volume query points: chunks of 4, 4, 1 and 4, 4, 4, 1
+    eager = model.stream(**data, chunk_size=4)
+    torch._dynamo.reset()
+    GRAPHS.clear()
+    for _ in range(2):  # the second stream reuses the graphs
+        stats: dict[str, float] = {}
+        out = model.stream(**data, chunk_size=4, compile="noether_test_counting", stats=stats)
+        for name, value in eager.items():
+            torch.testing.assert_close(out[name], value, atol=1e-5, rtol=1e-5)
+        assert stats["chunks"] == 7
+        assert len(GRAPHS) == 4  # surface and volume, each a full and a last chunk
+    stack = TransformerStack({"depth": 2, "block": ANCHOR_BLOCK}).eval()
+    anchors, queries = torch.randn(1, 5, D), {"surface_queries": torch.randn(1, 7, D)}
+    anchor_specs = [("surface_anchors", 3), ("volume_anchors", 2)]
+    rotations = {"surface_queries": freqs(7)}
+    expected = stream_queries(stack, anchors, anchor_specs, queries, chunk_size=3, anchor_freqs=freqs(5),
+                              query_freqs=rotations)  # fmt: skip
+    GRAPHS.clear()
+    out = stream_queries(stack, anchors, anchor_specs, queries, chunk_size=3, anchor_freqs=freqs(5),
+                         query_freqs=rotations, compile="noether_test_counting")  # fmt: skip
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+    assert len(GRAPHS) == 2  # chunks of 3, 3 and 1
+    with pytest.raises(ValueError, match="compile must be True, False or a torch.compile backend \\(.*inductor"):
+        model.stream(**data, chunk_size=4, compile="inductr")

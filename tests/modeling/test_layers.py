@@ -93,6 +93,21 @@ class TestRope:
         torch.testing.assert_close(dot, shifted, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(rope(q, freq(a)).norm(), q.norm())
 
+    def test_real_valued_rotations_are_the_complex_multiplication_of_1x(self):
+        freq = RopeFrequency(RopeFrequencyConfig(hidden_dim=16, input_dim=3, implementation="complex"))
+        coords, x = torch.randn(2, 5, 3), torch.randn(2, 4, 5, 16)
+        rotations = freq.rotations(coords)
+        assert rotations.shape == (2, 5, 16)
+        assert not rotations.is_complex()
+        complex_ = freq(coords)
+        torch.testing.assert_close(rotations, torch.cat([complex_.real, complex_.imag], dim=-1))
+        as_1x = torch.view_as_real(torch.view_as_complex(x.reshape(2, 4, 5, 8, 2)) * complex_.unsqueeze(1)).flatten(-2)
+        torch.testing.assert_close(rope(x, rotations), as_1x, atol=1e-6, rtol=0)
+        torch.testing.assert_close(rope(x, complex_), as_1x, atol=1e-6, rtol=0)  # 1.x's complex form still rotates
+        real = RopeFrequency(RopeFrequencyConfig(hidden_dim=10, input_dim=2))
+        coords = torch.randn(3, 7, 2)
+        assert all(torch.equal(a, b) for a, b in zip(real.rotations(coords), real(coords), strict=True))
+
     def test_real_rotates_each_axis_by_halves_like_1x(self):
         freq = RopeFrequency(RopeFrequencyConfig(hidden_dim=10, input_dim=2))  # 1.x's default: "real"
         assert freq.implementation == "real"
@@ -114,7 +129,10 @@ class TestRope:
             freq(torch.randn(4, 2))
         with pytest.raises(ValueError, match="freqs cover 8 features per head, but heads have 6"):
             rope(torch.randn(1, 1, 4, 6), freq(torch.randn(4, 3)))
-        with pytest.raises(ValueError, match="complex"):
+        with pytest.raises(ValueError, match=r"freqs must be rotations from RopeFrequency \(float or complex\), got "
+                           "dtype torch.int64"):  # fmt: skip
+            rope(torch.randn(1, 1, 4, 8), torch.ones(4, 8, dtype=torch.long))
+        with pytest.raises(ValueError, match="freqs cover 4 features per head, but heads have 8"):
             rope(torch.randn(1, 1, 4, 8), torch.randn(4, 4))
         with pytest.raises(ValueError, match=r"at least 2 \* input_dim, got hidden_dim=4, input_dim=3"):
             RopeFrequency(RopeFrequencyConfig(hidden_dim=4, input_dim=3))

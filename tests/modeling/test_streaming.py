@@ -89,7 +89,7 @@ def test_module_list_of_attention_layers():
 
 
 def test_chunk_size_must_be_positive():
-    with pytest.raises(ValueError, match="chunk_size must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="chunk_size must be at least 1, got 0"):
         stream_queries(stack(), torch.randn(1, 11, D), [{"surface_anchors": 6}, {"volume_anchors": 5}], {},
                        chunk_size=0)  # fmt: skip
 
@@ -144,7 +144,7 @@ def test_layers_that_cannot_prefill_run_the_anchors_in_one_forward():
     torch.testing.assert_close(out["volume_queries"], split(h)["volume_queries"], atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match=r"anchor_chunk_size needs layers that can prefill .* \['Residual'\] cannot"):
         stream_queries(layers, anchors, ANCHOR_SPECS, queries, chunk_size=8, anchor_chunk_size=4)
-    with pytest.raises(ValueError, match="anchor_chunk_size must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="anchor_chunk_size must be at least 1, got 0"):
         stream_queries(stack(), anchors, ANCHOR_SPECS, queries, chunk_size=8, anchor_chunk_size=0)
 
 

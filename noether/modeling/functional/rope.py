@@ -3,7 +3,9 @@
 import torch
 
 Freqs = torch.Tensor | tuple[torch.Tensor, ...]
-"""What ``RopeFrequency`` returns: complex rotations, or ("real", 1.x's default) one angle tensor per axis."""
+"""RoPE rotations: cosines then sines of each feature pair's angle, (..., tokens, head_dim), real (what
+``RopeFrequency.rotations`` gives for "complex"); unit complex numbers (..., tokens, head_dim // 2), as 1.x
+and ``RopeFrequency.forward`` give them; or ("real", 1.x's default) one angle tensor per axis."""
 
 
 def wave_frequencies(hidden_dim: int, input_dim: int, max_wavelength: float) -> tuple[torch.Tensor, int]:
@@ -30,27 +32,32 @@ def token_slice(freqs: Freqs, start: int, stop: int) -> Freqs:
 
 
 def rope(x: torch.Tensor, freqs: Freqs) -> torch.Tensor:
-    """Rotate the features of ``x`` (batch, heads, tokens, head_dim) by ``freqs`` from ``RopeFrequency``.
+    """Rotate the features of ``x`` (batch, heads, tokens, head_dim) by ``freqs`` (see ``Freqs``).
 
-    Complex ``freqs`` (batch, tokens, head_dim // 2) or (tokens, head_dim // 2)
-    rotate consecutive feature pairs. A tuple (the "real" implementation of 1.x)
-    holds one angle tensor per axis, (batch, tokens, 2 * n); each rotates the
-    next ``2 * n`` features by halves, and features beyond them pass unchanged.
+    Consecutive feature pairs turn by their angle, with real arithmetic only (the products of a complex
+    multiplication, written out), so a compiler fuses it; complex ``freqs`` are read as their cosines and
+    sines. A tuple (the "real" implementation of 1.x) holds one angle tensor per axis, (batch, tokens,
+    2 * n); each rotates the next ``2 * n`` features by halves, and features beyond them pass unchanged.
     """
     if x.ndim != 4:
         raise ValueError(f"rope: x must be (batch, heads, tokens, head_dim), got {tuple(x.shape)}")
     if isinstance(freqs, tuple):
         return _rope_real(x, freqs)
-    if not freqs.is_complex():
-        raise ValueError(f"freqs must be a complex tensor from RopeFrequency, got dtype {freqs.dtype}")
-    if freqs.shape[-1] * 2 != x.shape[-1]:
-        raise ValueError(f"freqs cover {freqs.shape[-1] * 2} features per head, but heads have {x.shape[-1]}")
-    if freqs.shape[-2] != x.shape[-2]:
-        raise ValueError(f"freqs cover {freqs.shape[-2]} tokens, but the input has {x.shape[-2]}")
-    if freqs.ndim == x.ndim - 1:
-        freqs = freqs.unsqueeze(-3)  # broadcast over heads
-    pairs = torch.view_as_complex(x.float().reshape(*x.shape[:-1], -1, 2))
-    return torch.view_as_real(pairs * freqs).flatten(-2).type_as(x)
+    if freqs.is_complex():
+        cos, sin = torch.view_as_real(freqs).unbind(-1)
+    elif freqs.is_floating_point():
+        cos, sin = freqs.chunk(2, dim=-1)
+    else:
+        raise ValueError(f"freqs must be rotations from RopeFrequency (float or complex), got dtype {freqs.dtype}")
+    if cos.shape[-1] * 2 != x.shape[-1]:
+        raise ValueError(f"freqs cover {cos.shape[-1] * 2} features per head, but heads have {x.shape[-1]}")
+    if cos.shape[-2] != x.shape[-2]:
+        raise ValueError(f"freqs cover {cos.shape[-2]} tokens, but the input has {x.shape[-2]}")
+    if cos.ndim == x.ndim - 1:  # broadcast over heads
+        cos, sin = cos.unsqueeze(-3), sin.unsqueeze(-3)
+    first, second = x.float().reshape(*x.shape[:-1], -1, 2).unbind(-1)
+    turned = torch.stack([first * cos - second * sin, first * sin + second * cos], dim=-1)
+    return turned.flatten(-2).type_as(x)
 
 
 def _rope_real(x: torch.Tensor, freqs: tuple[torch.Tensor, ...]) -> torch.Tensor:

@@ -1,4 +1,4 @@
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -17,7 +17,14 @@ from noether.modeling.modules.layers.continuous_sincos_embed.module import Conti
 from noether.modeling.modules.layers.linear_projection.module import LinearProjection
 from noether.modeling.modules.layers.rope_frequency.module import RopeFrequency
 from noether.modeling.modules.mlp.mlp.module import MLP
-from noether.modeling.streaming import progress_bar
+from noether.modeling.streaming import (
+    Compile,
+    OnChunk,
+    check_chunk_size,
+    check_compile,
+    compiled,
+    stream_chunks,
+)
 
 Geometry = tuple[torch.Tensor, torch.Tensor] | None
 """The geometry tokens and their RoPE frequencies, when a physics block attends to them."""
@@ -105,9 +112,9 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
         return tokens, freqs
 
     def freqs(self, position: torch.Tensor) -> torch.Tensor:
-        """RoPE frequencies of ``position`` (batch, points, dims); the model's RoPE is complex."""
-        freqs = self.rope(position)
-        assert isinstance(freqs, torch.Tensor)
+        """RoPE rotations of ``position`` (batch, points, dims), as cosines then sines (real numbers)."""
+        freqs = self.rope.rotations(position)
+        assert isinstance(freqs, torch.Tensor)  # the model's RoPE is the "complex" implementation
         return freqs
 
     def embed(self, branch: str, position: torch.Tensor) -> torch.Tensor:
@@ -231,16 +238,21 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
         *,
         chunk_size: int = 16384,
         progress: bool | None = None,
-        on_chunk: Callable[[str, int, int], None] | None = None,
+        on_chunk: OnChunk | None = None,
         split: bool | None = None,
         gather: Gather = "all",
+        compile: Compile = False,
+        stats: dict[str, float] | None = None,
     ) -> dict[str, torch.Tensor]:
         """``forward``'s predictions, with the queries run ``chunk_size`` points at a time.
 
         The geometry and the anchors run once and fill a KV cache; each chunk of
         query points then attends to the cached anchors through every layer.
         ``progress``: a progress bar of query points (None: when stderr is a terminal);
-        ``on_chunk(branch, done, total)`` is called after each chunk (counts of this rank's share).
+        ``on_chunk(branch, start, predictions)`` is called after each chunk (positions in this rank's share).
+        ``compile``: the query chunks run compiled (``torch.compile`` with ``fullgraph=True``, one graph per
+        branch and chunk shape; True: inductor, or a backend name), the geometry and anchors eager;
+        ``stats`` receives the compile time (:func:`noether.modeling.streaming.stream_chunks`).
 
         Under ``torch.distributed`` (``split``: default when a process group of more
         than one rank is initialised), every rank encodes the geometry and the
@@ -250,16 +262,17 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
         each rank its share (``"none"``). A rank that fails raises on every rank.
         """
         check_gather(gather)
+        check_compile(compile)
         shared = (geometry_position, geometry_supernode_idx, geometry_batch_idx, surface_anchor_position,
                   volume_anchor_position, geometry_design_parameters, inflow_design_parameters)  # fmt: skip
         queries = {"surface": query_surface_position, "volume": query_volume_position}
         rank, world = rank_and_world()
         if world == 1 or split is False:
-            return self._stream(shared, queries, chunk_size, progress, on_chunk)
+            return self._stream(shared, queries, chunk_size, progress, on_chunk, compile, stats)
 
         def run(bounds: dict[str, tuple[int, int]]) -> dict[str, torch.Tensor]:
             local = {b: None if q is None else q[:, slice(*bounds[b])] for b, q in queries.items()}
-            out = self._stream(shared, local, chunk_size, progress if rank == 0 else False, on_chunk)
+            out = self._stream(shared, local, chunk_size, progress if rank == 0 else False, on_chunk, compile, stats)
             return {name: value.contiguous() for name, value in out.items()}  # fields are views of one tensor
 
         def branch_of(name: str) -> str | None:  # query_<branch>_<field>; anchor fields are on every rank
@@ -274,12 +287,13 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
         queries: Mapping[str, torch.Tensor | None],
         chunk_size: int,
         progress: bool | None,
-        on_chunk: Callable[[str, int, int], None] | None,
+        on_chunk: OnChunk | None,
+        compile: Compile,
+        stats: dict[str, float] | None,
     ) -> dict[str, torch.Tensor]:
         """``stream`` in one process: ``shared`` holds its inputs up to the queries, in order."""
         positions, supernode_idx, batch_idx, surface_anchors, volume_anchors, design, inflow = shared
-        if chunk_size < 1:
-            raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+        check_chunk_size(chunk_size)  # before the geometry and anchors run
         if self.mixing_blocks:
             raise ValueError(
                 f"AnchoredBranchedUPT.stream: physics blocks {self.mixing_blocks} are not anchor attention, so query "
@@ -291,38 +305,21 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
         geometry = self.encode_geometry(positions, supernode_idx, batch_idx, surface_anchors.shape[0], condition)
         out = self.run({"surface": surface_anchors, "volume": volume_anchors}, {}, geometry, condition, cache)
         cached = [Group(f"{b}_anchors", None) for b in BRANCHES]
-        given = [(b, q) for b, q in queries.items() if q is not None]
-        with progress_bar(sum(q.shape[0] * q.shape[1] for _, q in given), progress) as bar:
-            for branch, points in given:
-                out |= self._stream_branch(
-                    branch, points, cached, geometry, condition, cache, chunk_size, bar, on_chunk
-                )
-        return out
 
-    def _stream_branch(
-        self,
-        branch: str,
-        queries: torch.Tensor,
-        cached: list[Group],
-        geometry: Geometry,
-        condition: torch.Tensor | None,
-        cache: KVCache,
-        chunk_size: int,
-        bar: Any,
-        on_chunk: Callable[[str, int, int], None] | None,
-    ) -> dict[str, torch.Tensor]:
-        """The predictions at ``queries`` of ``branch``, chunk by chunk against the cached anchors."""
-        width = sum(self.data_specs.output_dims(branch).values())
-        predictions = queries.new_empty(queries.shape[0], queries.shape[1], width)
-        own = [spec for spec in cached if spec.name.startswith(branch)]
-        for start in range(0, queries.shape[1], chunk_size):
-            stop = min(start + chunk_size, queries.shape[1])
-            chunk = [Group(f"{branch}_queries", stop - start)]
-            points = queries[:, start:stop]
+        def through_model(branch: str, points: torch.Tensor) -> torch.Tensor:
+            """Predictions of one chunk of ``branch``'s query points, against the cached anchors."""
+            chunk = [Group(f"{branch}_queries", points.shape[1])]
+            own = [spec for spec in cached if spec.name.startswith(branch)]
             freqs = self.freqs(points)  # per chunk: nothing per query point outlives its chunk but the output
             x = self.physics(self.embed(branch, points), cached + chunk, freqs, geometry, condition, cache)
-            predictions[:, start:stop] = self.decode(branch, x, own + chunk, freqs, condition, cache)
-            bar.update(queries.shape[0] * (stop - start))
-            if on_chunk is not None:
-                on_chunk(branch, stop, queries.shape[1])
-        return self.fields(branch, predictions, prefix="query_")
+            return self.decode(branch, x, own + chunk, freqs, condition, cache)
+
+        forward = compiled(through_model, compile)
+        given = {b: q for b, q in queries.items() if q is not None}
+        predictions = stream_chunks(
+            given, lambda branch, _start, points: forward(branch, points), chunk_size=chunk_size,
+            on_chunk=on_chunk, progress=progress, stats=stats,
+        )  # fmt: skip
+        for branch, values in predictions.items():
+            out |= self.fields(branch, values, prefix="query_")
+        return out

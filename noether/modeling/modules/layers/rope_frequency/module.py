@@ -38,6 +38,23 @@ class RopeFrequency(FactoryModule):
 
     def forward(self, coords: torch.Tensor) -> Freqs:
         """``coords`` (..., input_dim) -> complex (..., hidden_dim // 2), or a tuple of ``input_dim`` angle tensors."""
+        angles = self._angles(coords)
+        if isinstance(angles, tuple):
+            return angles
+        return torch.polar(torch.ones_like(angles), angles)
+
+    def rotations(self, coords: torch.Tensor) -> Freqs:
+        """``forward``'s rotations in real numbers: for "complex", their cosines then sines, (..., hidden_dim).
+
+        What the built-in models use: ``rope`` turns the features with real arithmetic only, which a
+        compiler fuses (no complex tensor in the graph); the numbers are the complex form's.
+        """
+        angles = self._angles(coords)
+        if isinstance(angles, tuple):
+            return angles
+        return torch.cat([angles.cos(), angles.sin()], dim=-1)
+
+    def _angles(self, coords: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         if coords.shape[-1] != self.input_dim:
             raise ValueError(f"RopeFrequency expects coordinates with {self.input_dim} dims, got {coords.shape[-1]}")
         angles = coords.float().unsqueeze(-1) * self.omega  # (..., input_dim, per_axis)
@@ -46,7 +63,7 @@ class RopeFrequency(FactoryModule):
         angles = angles.flatten(-2)
         if self.padding:
             angles = torch.nn.functional.pad(angles, (0, self.padding // 2))
-        return torch.polar(torch.ones_like(angles), angles)
+        return angles
 
     def extra_repr(self) -> str:
         return f"hidden_dim={self.hidden_dim}, input_dim={self.input_dim}, implementation={self.implementation!r}"

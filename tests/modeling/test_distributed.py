@@ -1,4 +1,5 @@
-"""Query points split across processes: gloo, 2 CPU processes; outputs equal one process, failures raise everywhere."""
+"""Two CPU processes (gloo), started once for every case of this module: query points split across them
+equal one process for every gather, a failing rank raises on every rank, and DDP's gradients agree."""
 
 import datetime
 import os
@@ -12,6 +13,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+import torch.nn.functional as F
 
 from noether.modeling.distributed import check_shares, share
 from noether.modeling.models import AnchoredBranchedUPT
@@ -87,15 +89,53 @@ def run(kind, gather, fail_on=None):
     return module.stream(**model_inputs(), chunk_size=4, gather=gather)
 
 
-def worker(rank, world, port, path, kind, gather, fail_on):
+DDP_SPECS = [{"surface_anchors": 4}, {"surface_queries": 6}, {"volume_anchors": 3}, {"volume_queries": 5}]
+DDP_STACK = {
+    "depth": 2,
+    "block": {"hidden_dim": 16, "num_heads": 2, "mlp_expansion_factor": 2, "layerscale": 0.5,
+              "attention_constructor": "joint_anchor", "attention_arguments": {"branches": ["surface", "volume"]}},
+}  # fmt: skip
+
+
+def ddp_model(case: str) -> torch.nn.Module:
+    torch.manual_seed(0)
+    return TransformerStack(DDP_STACK) if case == "stack" else AnchoredBranchedUPT(AB_UPT)
+
+
+def ddp_loss(module: torch.nn.Module, case: str, samples: slice) -> torch.Tensor:
+    """The loss on ``samples`` of a fixed batch of 4 (each rank trains on its half)."""
+    generator = torch.Generator().manual_seed(1)
+    if case == "stack":
+        x, target = torch.randn(4, 18, 16, generator=generator), torch.randn(4, 18, 16, generator=generator)
+        return F.mse_loss(module(x[samples], DDP_SPECS), target[samples])
+    points = torch.rand(4, 30, 3, generator=generator)[samples]
+    batch = points.shape[0]
+    geometry = (points.flatten(0, 1), torch.arange(0, batch * 30, 3), torch.arange(batch).repeat_interleave(30))
+    anchors = [torch.rand(4, n, 3, generator=generator)[samples] for n in (8, 6, 5, 7)]
+    out = module(*geometry, anchors[0], anchors[1], query_surface_position=anchors[2], query_volume_position=anchors[3])
+    return sum(value.square().mean() for value in out.values())
+
+
+def gradients(module):
+    return torch.cat([p.grad.flatten() for p in module.parameters()])
+
+
+def worker(rank, world, port, path):
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
                             timeout=datetime.timedelta(seconds=60))  # fmt: skip
     try:
-        try:
-            result = run(kind, gather, fail_on)
-        except Exception as exc:
-            result = f"{type(exc).__name__}: {exc}"
-        torch.save(result, f"{path}/rank{rank}.pt")
+        for case in CASES:
+            what, kind, gather = case
+            try:
+                if what == "ddp":
+                    module = torch.nn.parallel.DistributedDataParallel(ddp_model(kind))
+                    ddp_loss(module, kind, slice(rank * 2, rank * 2 + 2)).backward()
+                    result = gradients(module.module)
+                else:
+                    result = run(kind, gather, fail_on=1 if what == "fail" else None)
+            except Exception as exc:
+                result = f"{type(exc).__name__}: {exc}"
+            torch.save(result, f"{path}/{'-'.join(case).replace(' ', '_')}.rank{rank}.pt")
     finally:
         dist.destroy_process_group()
 
@@ -106,9 +146,26 @@ def free_port():
         return int(s.getsockname()[1])
 
 
-def on_two_ranks(tmp_path, kind, gather, fail_on=None):
-    mp.spawn(worker, args=(2, free_port(), str(tmp_path), kind, gather, fail_on), nprocs=2, join=True)
-    return [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)]
+GATHERS = ("all", "rank0", "none")
+CASES = [
+    *[("stream", kind, gather) for kind in ("stack", "ab_upt") for gather in GATHERS],
+    *[("stream", "stack into buffers", gather) for gather in ("all", "none")],
+    *[("ddp", case, "") for case in ("stack", "ab_upt")],
+    ("fail", "stack", "all"),  # last: the others need the group as it was
+]
+
+
+@pytest.fixture(scope="module")
+def two_ranks(tmp_path_factory):
+    """Every case on two ranks, in one process group: starting processes that import torch is the slow part."""
+    path = tmp_path_factory.mktemp("ranks")
+    mp.spawn(worker, args=(2, free_port(), str(path)), nprocs=2, join=True)
+
+    def results(*case):
+        name = "-".join(case).replace(" ", "_")
+        return [torch.load(path / f"{name}.rank{r}.pt", weights_only=False) for r in range(2)]
+
+    return results
 
 
 def one_process(kind):
@@ -128,10 +185,10 @@ def test_shares_are_contiguous_and_cover_every_point():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["stack", "ab_upt"])
-def test_split_streaming_equals_one_process_for_every_gather(tmp_path, kind):
+def test_split_streaming_equals_one_process_for_every_gather(two_ranks, kind):
     expected = one_process(kind)
-    for gather in ("all", "rank0", "none"):
-        rank0, rank1 = on_two_ranks(tmp_path, kind, gather)
+    for gather in GATHERS:
+        rank0, rank1 = two_ranks("stream", kind, gather)
         assert isinstance(rank0, dict), rank0
         assert isinstance(rank1, dict), rank1
         for name, value in expected.items():
@@ -150,8 +207,8 @@ def test_split_streaming_equals_one_process_for_every_gather(tmp_path, kind):
 
 
 @pytest.mark.slow
-def test_a_failing_rank_raises_on_every_rank_instead_of_hanging(tmp_path):
-    rank0, rank1 = on_two_ranks(tmp_path, "stack", "all", fail_on=1)
+def test_a_failing_rank_raises_on_every_rank_instead_of_hanging(two_ranks):
+    rank0, rank1 = two_ranks("fail", "stack", "all")
     message = "RuntimeError: stream_queries failed on rank 1 of 2: rank 1: MemoryError: out of memory on this rank"
     assert rank0 == message
     assert rank1 == message
@@ -196,15 +253,26 @@ def test_cli_run_under_torchrun_equals_one_process(tmp_path):
 
 
 @pytest.mark.slow
-def test_split_streaming_fills_the_callers_buffers(tmp_path):
+def test_split_streaming_fills_the_callers_buffers(two_ranks):
     expected = one_process("stack")
-    rank0, rank1 = on_two_ranks(tmp_path, "stack into buffers", "all")
+    rank0, rank1 = two_ranks("stream", "stack into buffers", "all")
     for name, value in expected.items():
         torch.testing.assert_close(rank0[name], value, atol=1e-5, rtol=1e-4)
         torch.testing.assert_close(rank1[name], value, atol=1e-5, rtol=1e-4)
-    rank0, rank1 = on_two_ranks(tmp_path, "stack into buffers", "none")
+    rank0, rank1 = two_ranks("stream", "stack into buffers", "none")
     for name, value in expected.items():  # each rank filled its share; the rest is untouched
         first = slice(*share(value.shape[1], 0, 2))
         torch.testing.assert_close(rank0[name][:, first], value[:, first], atol=1e-5, rtol=1e-4)
         assert rank0[name][:, first.stop :].isnan().all()
         assert rank1[name][:, : first.stop].isnan().all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["stack", "ab_upt"])
+def test_ddp_gradients_agree_across_ranks_and_with_one_process(two_ranks, case):
+    rank0, rank1 = two_ranks("ddp", case, "")
+    torch.testing.assert_close(rank0, rank1)
+    single = ddp_model(case)
+    ddp_loss(single, case, slice(0, 4)).backward()
+    torch.testing.assert_close(rank0, gradients(single), atol=1e-5, rtol=1e-4)
+    assert rank0.abs().sum() > 0
