@@ -13,6 +13,10 @@ from collections.abc import Sequence
 from noether import __version__
 
 DTYPES = ("float32", "bfloat16", "float16")
+COMPILE_HELP = (
+    "compile the query chunks with torch.compile (inductor, or the BACKEND named): a one-time cost, reported "
+    "on its own, for faster chunks; the anchors run eager"
+)
 """What ``predict --dtype`` runs in: float32, or autocast to a lower precision."""
 
 
@@ -63,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--checkpoint", metavar="FILE", help="run a model file with this checkpoint's weights (else they are random)"
     )
+    run.add_argument("--compile", nargs="?", const=True, default=False, metavar="BACKEND", help=COMPILE_HELP)
 
     predict = command("predict", "a trained AB-UPT on your mesh files: fields on every point, VTU for ParaView")
     predict.add_argument("checkpoint", metavar="CHECKPOINT", help="an AB-UPT checkpoint (1.x's *_model.th or ours)")
@@ -81,11 +86,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="geometry points drawn from the mesh for the geometry encoder")  # fmt: skip
     predict.add_argument("--supernodes", type=_positive, default=2048, metavar="N", help="supernodes among them")
     predict.add_argument("--anchors", type=_positive, default=4096, metavar="N", help="anchor points per branch")
-    predict.add_argument("--chunk-size", type=_positive, default=16384, metavar="N", help="query points per chunk")
+    predict.add_argument("--chunk-size", type=_positive, default=4096, metavar="N", help="query points per chunk")
     predict.add_argument("--seed", type=int, default=0, help="seed of the drawn anchors, supernodes and points")
     predict.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     predict.add_argument("--dtype", default="float32", choices=DTYPES, help="float32, or autocast to a lower one")
     predict.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    predict.add_argument("--compile", nargs="?", const=True, default=False, metavar="BACKEND", help=COMPILE_HELP)
 
     doctor = command("doctor", "check every installed plugin: config imports without torch, module builds and runs")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")

@@ -28,6 +28,16 @@ def require_torch() -> Any:
     return torch
 
 
+def timing(m: dict[str, Any], stats: dict[str, float], points: int, unit: str = "points/s") -> list[tuple[str, str]]:
+    """The rows every command ends with: time (and the compile time in it), throughput, peak memory."""
+    work, rows = m["seconds"], [("time", seconds(m["seconds"]))]
+    if "compile_seconds" in stats and stats.get("compiled"):
+        rows.append(("compile", f"{seconds(stats['compile_seconds'])} of it: torch.compile, once per chunk shape"))
+        work = max(work - stats["compile_seconds"], 1e-9)
+    throughput = f"{points / work:,.0f} {unit}" + (" (the compile left out)" if stats.get("compiled") else "")
+    return [*rows, ("throughput", throughput), ("peak memory growth", human_bytes(m["peak_growth"]))]
+
+
 def status(args: argparse.Namespace, message: str) -> None:
     """What ``run`` is doing, on stderr, where the progress bars go (and as they do: on a terminal)."""
     if not args.no_progress and sys.stderr.isatty():
@@ -135,10 +145,11 @@ def run_model(spec: ModelFile, args: argparse.Namespace, torch: Any) -> list[tup
     chunk = spec.run.chunk_size
     streamed = chunk is not None and any(queries.values())
     per_rank = bool(args.output) and "{rank}" in args.output
+    stats = {"compiled": float(bool(args.compile) and streamed)}
     with measured() as m:
         if chunk is not None and streamed:
             out = model.stream(**inputs, chunk_size=chunk, progress=False if args.no_progress else None,
-                               gather="none" if per_rank else "rank0")  # fmt: skip
+                               gather="none" if per_rank else "rank0", compile=args.compile, stats=stats)  # fmt: skip
         else:
             out = model(**inputs)
     query_points = batch * sum(queries.values())
@@ -153,10 +164,8 @@ def run_model(spec: ModelFile, args: argparse.Namespace, torch: Any) -> list[tup
         ("mode", f"geometry and anchors once, then queries in chunks of {chunk:,} (KV cache)" if streamed
                  else "one forward pass"),
         ("output", ", ".join(f"{k} {tuple(v.shape)}" for k, v in out.items())),
-        ("time", seconds(m["seconds"])),
-        ("throughput", f"{query_points / m['seconds']:,.0f} query points/s" if query_points else
-                       f"{batch * (counts.surface_anchors + counts.volume_anchors) / m['seconds']:,.0f} points/s"),
-        ("peak memory growth", human_bytes(m["peak_growth"])),
+        *(timing(m, stats, query_points, "query points/s") if query_points else
+          timing(m, stats, batch * (counts.surface_anchors + counts.volume_anchors))),
     ]  # fmt: skip
     if args.output:
         from noether.modeling.distributed import rank_and_world
@@ -199,16 +208,18 @@ def _streamed(
     chunk_size: int,
     args: argparse.Namespace,
     torch: Any,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]]:
     from noether.modeling.streaming import stream_queries
 
     anchors = [t for t in tokens if t.name in anchor_names]
     x_anchors = torch.cat([features[t.name] for t in anchors], dim=1)
     queries = {t.name: features[t.name] for t in tokens if t.name not in anchor_names}
+    stats = {"compiled": float(bool(args.compile))}
     with measured() as m:
         outputs = stream_queries(module, x_anchors, anchors, queries, chunk_size=chunk_size, gather="rank0",
-                                 progress=False if args.no_progress else None)  # fmt: skip
-    return outputs, m
+                                 progress=False if args.no_progress else None, compile=args.compile,
+                                 stats=stats)  # fmt: skip
+    return outputs, m, stats
 
 
 def run_stack(spec: StackFile, args: argparse.Namespace, torch: Any) -> list[tuple[str, str]]:
@@ -230,23 +241,18 @@ def run_stack(spec: StackFile, args: argparse.Namespace, torch: Any) -> list[tup
             ("inputs", spec.run.inputs),
             ("tokens", ", ".join(f"{n}={s:,}" for n, s in sizes.items()))]  # fmt: skip
     if anchor_names and spec.run.chunk_size is not None:
-        outputs, m = _streamed(model, tokens, anchor_names, features, spec.run.chunk_size, args, torch)
+        outputs, m, stats = _streamed(model, tokens, anchor_names, features, spec.run.chunk_size, args, torch)
         points = sum(o.shape[1] for o in outputs.values())
         rows += [("mode", f"anchors into the KV cache layer by layer, then queries in chunks of "
                           f"{spec.run.chunk_size:,} through all layers"),
                  ("output", f"{len(outputs)} query groups, ({batch}, {points:,}, {dim}) in all")]  # fmt: skip
     else:
-        x = torch.cat([features[t.name] for t in tokens], dim=1)
+        x, stats = torch.cat([features[t.name] for t in tokens], dim=1), {}
         with measured() as m:
             out = model(x, tokens) if anchor_names else model(x)
         points = out.shape[1]
         rows += [("mode", "one forward pass"), ("output", str(tuple(out.shape)))]
-    rows += [
-        ("time", seconds(m["seconds"])),
-        ("throughput", f"{batch * points / m['seconds']:,.0f} points/s"),
-        ("peak memory growth", human_bytes(m["peak_growth"])),
-    ]
-    return rows
+    return rows + timing(m, stats, batch * points)
 
 
 def _with_queries(tokens: list[TokenSpec], size: int | None, is_anchor: Any) -> list[TokenSpec]:
@@ -278,7 +284,7 @@ def run_attention(spec: AttentionFile, args: argparse.Namespace, torch: Any) -> 
     chunk_size = spec.run.chunk_size
     features = _features(torch, spec.run.inputs, tokens, batch, dim)
     if anchor_names and chunk_size is not None:
-        outputs, m = _streamed(module, tokens, anchor_names, features, chunk_size, args, torch)
+        outputs, m, stats = _streamed(module, tokens, anchor_names, features, chunk_size, args, torch)
         points = sum(o.shape[1] for o in outputs.values())
         shape = f"{len(outputs)} query groups, ({batch}, {points:,}, {dim}) in all"
         rows.append(("mode", f"anchors once, then queries in chunks of {chunk_size:,} (KV cache)"))
@@ -291,14 +297,9 @@ def run_attention(spec: AttentionFile, args: argparse.Namespace, torch: Any) -> 
             args_ = (x[:, :first], torch.randn(batch, x.shape[1] - first, module.kv_dim))
         given = {"token_specs": tokens, "attention_patterns": spec.patterns}
         kwargs = {key: value for key, value in given.items() if call.accepts(key)}
+        stats = {}
         with measured() as m:
             out = module(*args_, **kwargs)
         points, shape = out.shape[1], str(tuple(out.shape))
         rows.append(("mode", "one forward pass"))
-    rows += [
-        ("output", shape),
-        ("time", seconds(m["seconds"])),
-        ("throughput", f"{batch * points / m['seconds']:,.0f} points/s"),
-        ("peak memory growth", human_bytes(m["peak_growth"])),
-    ]
-    return rows
+    return [*rows, ("output", shape), *timing(m, stats, batch * points)]

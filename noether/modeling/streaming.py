@@ -196,17 +196,13 @@ def stream_queries(
                        stats=stats)  # fmt: skip
 
     def run(bounds: dict[str, tuple[int, int]]) -> dict[str, torch.Tensor]:
-        def chunk_done(group: str, start: int, output: torch.Tensor) -> None:
-            if on_chunk is not None:
-                on_chunk(group, bounds[group][0] + start, output)
-
         freqs = None if query_freqs is None else {g: token_slice(f, *bounds[g]) for g, f in query_freqs.items()}
         return _stream(
             layers, anchors, anchor_specs, {g: q[:, slice(*bounds[g])] for g, q in queries.items()},
             chunk_size=chunk_size, anchor_chunk_size=anchor_chunk_size, anchor_freqs=anchor_freqs, query_freqs=freqs,
             condition=condition, out=None if out is None else {g: t[:, slice(*bounds[g])] for g, t in out.items()},
-            progress=progress if rank_and_world()[0] == 0 else False, on_chunk=chunk_done, compile=compile,
-            stats=stats,
+            progress=progress if rank_and_world()[0] == 0 else False, on_chunk=in_whole_groups(on_chunk, bounds),
+            compile=compile, stats=stats,
         )  # fmt: skip
 
     points = {group: tensor.shape[1] for group, tensor in queries.items()}
@@ -273,6 +269,14 @@ def _stream(
 
     return stream_chunks(queries, step, chunk_size=chunk_size, out=out, on_chunk=on_chunk, progress=progress,
                          stats=stats)  # fmt: skip
+
+
+def in_whole_groups(on_chunk: OnChunk | None, bounds: Mapping[str, tuple[int, int]]) -> OnChunk | None:
+    """``on_chunk`` of a rank's share, called with positions in the whole group (the share starts at ``bounds``)."""
+    if on_chunk is None:
+        return None
+    report = on_chunk
+    return lambda group, start, output: report(group, bounds[group][0] + start, output)
 
 
 def check_compile(compile: Compile) -> str | None:

@@ -171,5 +171,5 @@ def test_streaming_compiles_one_graph_per_group_and_chunk_shape():
                          query_freqs=rotations, compile="noether_test_counting")  # fmt: skip
     torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
     assert len(GRAPHS) == 2  # chunks of 3, 3 and 1
-    with pytest.raises(ValueError, match="compile must be True, False or a torch.compile backend \\(.*inductor"):
+    with pytest.raises(ValueError, match=r"compile must be True, False or a torch.compile backend \(.*inductor"):
         model.stream(**data, chunk_size=4, compile="inductr")

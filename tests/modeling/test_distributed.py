@@ -2,6 +2,7 @@
 equal one process for every gather, a failing rank raises on every rank, and DDP's gradients agree."""
 
 import datetime
+import itertools
 import os
 import socket
 import subprocess
@@ -86,6 +87,11 @@ def run(kind, gather, fail_on=None):
             storage = {group: out[group].untyped_storage().data_ptr() for group in out}
             assert all(result[group].untyped_storage().data_ptr() == storage[group] for group in result)
         return out
+    if kind == "ab_upt chunks":  # where each rank's chunks lie in the whole branch
+        seen = []
+        module.stream(**model_inputs(), chunk_size=4, gather=gather,
+                      on_chunk=lambda branch, start, out: seen.append((branch, start, out.shape[1])))  # fmt: skip
+        return seen
     return module.stream(**model_inputs(), chunk_size=4, gather=gather)
 
 
@@ -150,6 +156,7 @@ GATHERS = ("all", "rank0", "none")
 CASES = [
     *[("stream", kind, gather) for kind in ("stack", "ab_upt") for gather in GATHERS],
     *[("stream", "stack into buffers", gather) for gather in ("all", "none")],
+    ("stream", "ab_upt chunks", "none"),
     *[("ddp", case, "") for case in ("stack", "ab_upt")],
     ("fail", "stack", "all"),  # last: the others need the group as it was
 ]
@@ -207,6 +214,17 @@ def test_split_streaming_equals_one_process_for_every_gather(two_ranks, kind):
 
 
 @pytest.mark.slow
+def test_on_chunk_sees_positions_in_the_whole_branch(two_ranks):
+    rank0, rank1 = two_ranks("stream", "ab_upt chunks", "none")
+    points = {"surface": 13, "volume": 8}  # split 7 + 6 and 4 + 4
+    for branch, total in points.items():
+        chunks = sorted((start, size) for b, start, size in rank0 + rank1 if b == branch)
+        assert [start for start, _ in chunks] == list(itertools.accumulate([0, *(size for _, size in chunks[:-1])]))
+        assert sum(size for _, size in chunks) == total
+    assert min(start for b, start, _ in rank1 if b == "surface") == 7
+
+
+@pytest.mark.slow
 def test_a_failing_rank_raises_on_every_rank_instead_of_hanging(two_ranks):
     rank0, rank1 = two_ranks("fail", "stack", "all")
     message = "RuntimeError: stream_queries failed on rank 1 of 2: rank 1: MemoryError: out of memory on this rank"
@@ -220,7 +238,7 @@ def test_cli_run_under_torchrun_equals_one_process(tmp_path):
     smaller = [("hidden_dim: 192", "hidden_dim: 32"), ("num_heads: 3", "num_heads: 2"),
                ("geometry: 16384", "geometry: 512"), ("supernodes: 2048", "supernodes: 64"),
                ("_anchors: 4096", "_anchors: 64"), ("surface_queries: 500000", "surface_queries: 1001"),
-               ("volume_queries: 500000", "volume_queries: 999"), ("chunk_size: 16384", "chunk_size: 256")]  # fmt: skip
+               ("volume_queries: 500000", "volume_queries: 999"), ("chunk_size: 4096", "chunk_size: 256")]  # fmt: skip
     for old, new in smaller:
         assert old in example
         example = example.replace(old, new)

@@ -237,6 +237,25 @@ def test_streamed_run_writes_what_the_one_shot_run_writes(tmp_path, capsys):
         torch.testing.assert_close(a[name], b[name], atol=1e-5, rtol=1e-5)
 
 
+def test_compiled_run_writes_what_the_eager_run_writes_and_reports_the_compile(tmp_path, capsys):
+    import torch
+
+    eager, compiled = tmp_path / "eager.pt", tmp_path / "compiled.pt"
+    path = str(small_model_file(tmp_path, chunk_size=35))  # 50 + 70 points: chunks of 35, 15 and 35, 35
+    assert main(["run", path, "--no-progress", "--output", str(eager)]) == 0
+    assert "compile" not in table(capsys.readouterr().out)
+    assert main(["run", path, "--no-progress", "--compile", "eager", "--output", str(compiled)]) == 0  # dynamo only
+    rows = table(capsys.readouterr().out)
+    assert rows["compile"].endswith(" of it: torch.compile, once per chunk shape")
+    assert rows["throughput"].endswith("query points/s (the compile left out)")
+    a, b = torch.load(eager), torch.load(compiled)
+    for name in a:
+        torch.testing.assert_close(b[name], a[name], atol=1e-5, rtol=1e-5)
+    status = main(["run", path, "--no-progress", "--compile", "inductr"])
+    assert status == 1
+    assert "compile must be True, False or a torch.compile backend (" in capsys.readouterr().err
+
+
 def test_model_file_problems_and_output_rules(tmp_path, capsys):
     path = small_model_file(tmp_path)
     text = (

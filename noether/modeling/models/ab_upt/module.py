@@ -23,6 +23,7 @@ from noether.modeling.streaming import (
     check_chunk_size,
     check_compile,
     compiled,
+    in_whole_groups,
     stream_chunks,
 )
 
@@ -236,7 +237,7 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
         query_surface_position: torch.Tensor | None = None,
         query_volume_position: torch.Tensor | None = None,
         *,
-        chunk_size: int = 16384,
+        chunk_size: int = 4096,
         progress: bool | None = None,
         on_chunk: OnChunk | None = None,
         split: bool | None = None,
@@ -249,7 +250,7 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
         The geometry and the anchors run once and fill a KV cache; each chunk of
         query points then attends to the cached anchors through every layer.
         ``progress``: a progress bar of query points (None: when stderr is a terminal);
-        ``on_chunk(branch, start, predictions)`` is called after each chunk (positions in this rank's share).
+        ``on_chunk(branch, start, predictions)`` is called after each chunk (``start``: in the whole branch).
         ``compile``: the query chunks run compiled (``torch.compile`` with ``fullgraph=True``, one graph per
         branch and chunk shape; True: inductor, or a backend name), the geometry and anchors eager;
         ``stats`` receives the compile time (:func:`noether.modeling.streaming.stream_chunks`).
@@ -272,7 +273,8 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
 
         def run(bounds: dict[str, tuple[int, int]]) -> dict[str, torch.Tensor]:
             local = {b: None if q is None else q[:, slice(*bounds[b])] for b, q in queries.items()}
-            out = self._stream(shared, local, chunk_size, progress if rank == 0 else False, on_chunk, compile, stats)
+            on_share = in_whole_groups(on_chunk, bounds)
+            out = self._stream(shared, local, chunk_size, progress if rank == 0 else False, on_share, compile, stats)
             return {name: value.contiguous() for name, value in out.items()}  # fields are views of one tensor
 
         def branch_of(name: str) -> str | None:  # query_<branch>_<field>; anchor fields are on every rank
