@@ -16,7 +16,7 @@ import numpy as np
 from noether.cli import DTYPES
 from noether.cli.files import load_file
 from noether.cli.measure import measured
-from noether.cli.run import processes, require_torch, status, timing
+from noether.cli.run import compile_stats, processes, require_torch, status, timing
 from noether.cli.table import pairs
 from noether.core.schemas import ValidationError
 from noether.core.schemas.errors import format_loc
@@ -205,7 +205,7 @@ def predict(args: argparse.Namespace) -> int:
     dtype = getattr(torch, args.dtype)
     autocast = (torch.autocast(device_type=torch.device(args.device).type, dtype=dtype)
                 if args.dtype != "float32" else contextlib.nullcontext())  # fmt: skip
-    stats = {"compiled": float(bool(args.compile))}
+    stats = compile_stats(args)
     with processes(torch) as (rank, world):
         with torch.no_grad(), autocast, measured() as m:
             predictions = model.stream(**given, chunk_size=args.chunk_size, gather="rank0", compile=args.compile,
@@ -227,7 +227,7 @@ def predict(args: argparse.Namespace) -> int:
         ("fields", "de-normalised by " + str(args.normalizers) if inputs.normalizers and inputs.normalizers.fields
                    else "the model's raw (normalised) outputs: no --normalizers given"),
         ("precision", args.dtype if args.dtype == "float32" else f"{args.dtype} (autocast)"),
-        *timing(m, stats, queries, "query points/s"),
+        *timing(m, stats or {}, queries, "query points/s"),
         *(("note", note) for note in notes),
         *(("written", path) for path in written),
     ]  # fmt: skip

@@ -29,13 +29,20 @@ def require_torch() -> Any:
 
 
 def timing(m: dict[str, Any], stats: dict[str, float], points: int, unit: str = "points/s") -> list[tuple[str, str]]:
-    """The rows every command ends with: time (and the compile time in it), throughput, peak memory."""
+    """The rows every command ends with: time (and the compile time in it, when ``stats`` of a compiled stream
+    hold one), throughput (without it), peak memory."""
     work, rows = m["seconds"], [("time", seconds(m["seconds"]))]
-    if "compile_seconds" in stats and stats.get("compiled"):
+    compiled = "compile_seconds" in stats
+    if compiled:
         rows.append(("compile", f"{seconds(stats['compile_seconds'])} of it: torch.compile, once per chunk shape"))
         work = max(work - stats["compile_seconds"], 1e-9)
-    throughput = f"{points / work:,.0f} {unit}" + (" (the compile left out)" if stats.get("compiled") else "")
+    throughput = f"{points / work:,.0f} {unit}" + (" (the compile left out)" if compiled else "")
     return [*rows, ("throughput", throughput), ("peak memory growth", human_bytes(m["peak_growth"]))]
+
+
+def compile_stats(args: argparse.Namespace) -> dict[str, float] | None:
+    """A dict for a stream to report its compile time in, when ``--compile`` is given."""
+    return {} if args.compile else None
 
 
 def status(args: argparse.Namespace, message: str) -> None:
@@ -145,7 +152,7 @@ def run_model(spec: ModelFile, args: argparse.Namespace, torch: Any) -> list[tup
     chunk = spec.run.chunk_size
     streamed = chunk is not None and any(queries.values())
     per_rank = bool(args.output) and "{rank}" in args.output
-    stats = {"compiled": float(bool(args.compile) and streamed)}
+    stats = compile_stats(args)
     with measured() as m:
         if chunk is not None and streamed:
             out = model.stream(**inputs, chunk_size=chunk, progress=False if args.no_progress else None,
@@ -164,8 +171,8 @@ def run_model(spec: ModelFile, args: argparse.Namespace, torch: Any) -> list[tup
         ("mode", f"geometry and anchors once, then queries in chunks of {chunk:,} (KV cache)" if streamed
                  else "one forward pass"),
         ("output", ", ".join(f"{k} {tuple(v.shape)}" for k, v in out.items())),
-        *(timing(m, stats, query_points, "query points/s") if query_points else
-          timing(m, stats, batch * (counts.surface_anchors + counts.volume_anchors))),
+        *(timing(m, stats or {}, query_points, "query points/s") if query_points else
+          timing(m, {}, batch * (counts.surface_anchors + counts.volume_anchors))),
     ]  # fmt: skip
     if args.output:
         from noether.modeling.distributed import rank_and_world
@@ -214,12 +221,12 @@ def _streamed(
     anchors = [t for t in tokens if t.name in anchor_names]
     x_anchors = torch.cat([features[t.name] for t in anchors], dim=1)
     queries = {t.name: features[t.name] for t in tokens if t.name not in anchor_names}
-    stats = {"compiled": float(bool(args.compile))}
+    stats = compile_stats(args)
     with measured() as m:
         outputs = stream_queries(module, x_anchors, anchors, queries, chunk_size=chunk_size, gather="rank0",
                                  progress=False if args.no_progress else None, compile=args.compile,
                                  stats=stats)  # fmt: skip
-    return outputs, m, stats
+    return outputs, m, stats or {}
 
 
 def run_stack(spec: StackFile, args: argparse.Namespace, torch: Any) -> list[tuple[str, str]]:

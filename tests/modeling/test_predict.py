@@ -181,6 +181,19 @@ def test_bfloat16_stays_close_to_float32(tmp_path, checkpoint):
     assert np.abs(results["bfloat16"] - results["float32"]).max() <= 0.05 * scale
 
 
+def test_compiled_prediction_equals_eager_and_reports_the_compile(tmp_path, checkpoint, capsys):
+    points, triangles = car()
+    geometry = write_surface(tmp_path / "car.stl", points, triangles)
+    results = {}
+    for mode, extra in (("eager", []), ("compiled", ["--compile", "eager"])):  # the eager backend: dynamo's graphs
+        assert main([*command(checkpoint, geometry, tmp_path / mode), *extra]) == 0
+        results[mode] = np.load(tmp_path / mode / "predictions.npz")
+        printed = capsys.readouterr().out
+        assert ("of it: torch.compile, once per chunk shape" in printed) is (mode == "compiled")
+    for name in results["eager"]:
+        np.testing.assert_allclose(results["compiled"][name], results["eager"][name], atol=1e-5, rtol=1e-5)
+
+
 def test_bad_files_give_one_clear_error_each(tmp_path, checkpoint, capsys):
     points, triangles = car()
     good = write_surface(tmp_path / "car.stl", points, triangles)
