@@ -297,7 +297,19 @@ def compiled(fn: Callable[..., torch.Tensor], compile: Compile) -> Callable[...,
     backend = check_compile(compile)
     if backend is None:
         return fn
-    return cast(Callable[..., torch.Tensor], torch.compile(fn, fullgraph=True, dynamic=False, backend=backend))
+    graph = cast(Callable[..., torch.Tensor], torch.compile(fn, fullgraph=True, dynamic=False, backend=backend))
+
+    def run(*args: Any) -> torch.Tensor:
+        # Every model, group and chunk shape streamed in one process is a graph of this one function's code:
+        # dynamo's default limit of 8 per function would fail (fullgraph) at the third model.
+        with torch._dynamo.config.patch(recompile_limit=GRAPHS_PER_STEP):
+            return graph(*args)
+
+    return run
+
+
+GRAPHS_PER_STEP = 512
+"""Graphs a compiled chunk step may hold across the models and chunk shapes streamed in one process."""
 
 
 def stream_chunks(

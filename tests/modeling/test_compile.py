@@ -173,3 +173,22 @@ def test_streaming_compiles_one_graph_per_group_and_chunk_shape():
     assert len(GRAPHS) == 2  # chunks of 3, 3 and 1
     with pytest.raises(ValueError, match=r"compile must be True, False or a torch.compile backend \(.*inductor"):
         model.stream(**data, chunk_size=4, compile="inductr")
+
+
+def test_many_models_stream_compiled_in_one_process():
+    """Each model, branch and chunk shape is a graph of the same step: more than dynamo's default of 8."""
+    from test_ab_upt import config, inputs
+
+    from noether.modeling.models import AnchoredBranchedUPT
+
+    data = inputs()
+    torch._dynamo.reset()
+    GRAPHS.clear()
+    for seed in range(3):
+        torch.manual_seed(seed)
+        model = AnchoredBranchedUPT(config()).eval()
+        eager = model.stream(**data, chunk_size=4)
+        out = model.stream(**data, chunk_size=4, compile="noether_test_counting")
+        for name, value in eager.items():
+            torch.testing.assert_close(out[name], value, atol=1e-5, rtol=1e-5)
+    assert len(GRAPHS) == 12  # 3 models x 2 branches x (full, last) chunks
