@@ -328,7 +328,8 @@ def stream_chunks(
     Each group's output is allocated at its first chunk (or taken from ``out``) and filled in place:
     concatenating the chunks at the end would double the peak. ``stats``, when given, receives
     ``compile_seconds``: the time the first call of each chunk shape took beyond what that many points
-    take once compiled (zero, give or take noise, when nothing is compiled), and ``chunks``.
+    take once compiled (zero, give or take noise, when nothing is compiled; when no shape runs twice there
+    is nothing to compare with, and the first calls count whole), and ``chunks``.
     """
     check_chunk_size(chunk_size)
     outputs: dict[str, torch.Tensor] = dict(out or {})
