@@ -108,6 +108,13 @@ class TestRope:
         coords = torch.randn(3, 7, 2)
         assert all(torch.equal(a, b) for a, b in zip(real.rotations(coords), real(coords), strict=True))
 
+    @pytest.mark.parametrize(("batch", "tokens"), [(0, 5), (2, 0)])
+    def test_empty_inputs_rotate_to_empty_outputs(self, batch, tokens):
+        freq = RopeFrequency(RopeFrequencyConfig(hidden_dim=8, input_dim=3, implementation="complex"))
+        x, coords = torch.randn(batch, 2, tokens, 8), torch.randn(batch, tokens, 3)
+        assert rope(x, freq.rotations(coords)).shape == (batch, 2, tokens, 8)
+        assert rope(x, freq(coords)).shape == (batch, 2, tokens, 8)
+
     def test_real_rotates_each_axis_by_halves_like_1x(self):
         freq = RopeFrequency(RopeFrequencyConfig(hidden_dim=10, input_dim=2))  # 1.x's default: "real"
         assert freq.implementation == "real"

@@ -55,7 +55,7 @@ def rope(x: torch.Tensor, freqs: Freqs) -> torch.Tensor:
         raise ValueError(f"freqs cover {cos.shape[-2]} tokens, but the input has {x.shape[-2]}")
     if cos.ndim == x.ndim - 1:  # broadcast over heads
         cos, sin = cos.unsqueeze(-3), sin.unsqueeze(-3)
-    first, second = x.float().reshape(*x.shape[:-1], -1, 2).unbind(-1)
+    first, second = x.float().reshape(*x.shape[:-1], x.shape[-1] // 2, 2).unbind(-1)  # no -1: empty inputs
     turned = torch.stack([first * cos - second * sin, first * sin + second * cos], dim=-1)
     return turned.flatten(-2).type_as(x)
 
