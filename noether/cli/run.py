@@ -254,7 +254,8 @@ def run_stack(spec: StackFile, args: argparse.Namespace, torch: Any) -> list[tup
                           f"{spec.run.chunk_size:,} through all layers"),
                  ("output", f"{len(outputs)} query groups, ({batch}, {points:,}, {dim}) in all")]  # fmt: skip
     else:
-        x, stats = torch.cat([features[t.name] for t in tokens], dim=1), {}
+        x = torch.cat([features[t.name] for t in tokens], dim=1)
+        stats = {}
         with measured() as m:
             out = model(x, tokens) if anchor_names else model(x)
         points = out.shape[1]
