@@ -15,7 +15,7 @@ from typing import Any, Literal
 import attrs
 
 from noether.core.schemas import Config, ValidationError, config, field
-from noether.core.schemas.errors import Loc, did_you_mean, format_loc
+from noether.core.schemas.errors import MAX_SHOWN, Loc, did_you_mean, format_loc
 from noether.core.schemas.modules.attention import AttentionPattern, TokenSpec
 from noether.registry import RegistryError, attention_registry
 from noether.registry.build import NAME_KEYS
@@ -62,10 +62,6 @@ def sizes(data: Any, loc: Loc = ()) -> list[Problem]:
                 shown = f"{value:,}" if value < 10**30 else f"a {len(str(value))}-digit number"
                 out.append(Problem((*loc, key), f"{shown} cannot be allocated: at most {limit:,}"))
     return out
-
-
-MAX_SHOWN = 20
-"""Problems listed per file; the rest are counted."""
 
 
 def excerpt(message: str, limit: int = 300) -> str:

@@ -16,6 +16,7 @@ import pytest
 
 from noether.core.schemas import Config, ValidationError, config, converter, field, model_validator
 from noether.core.schemas.converter import float_pattern
+from noether.core.schemas.errors import MAX_SHOWN
 from noether.core.schemas.modules import AttentionConfig, TokenSpec
 
 
@@ -39,6 +40,12 @@ class Rich(Config):
     tags: frozenset[str] = field(factory=frozenset)
     when: datetime.datetime | None = field(default=None)
     origin: Point | None = field(default=None)
+
+
+def _errors_of(cls, data):
+    with pytest.raises(ValidationError) as info:
+        cls.from_dict(data)
+    return info.value.errors()
 
 
 def errors(load, data):
@@ -234,6 +241,30 @@ class TestApi:
         assert cfg.model_fields_set == {"hidden_dim", "num_heads", "x", "bias"}
         spec = TokenSpec.from_dict({"a": 1}).model_copy(update={"size": 2})
         assert (spec.name, spec.size, spec.model_fields_set) == ("a", 2, {"name", "size"})
+
+    def test_close_matches_for_the_first_unknown_keys_only(self):
+        @config
+        class Small(Config):
+            depth: int = field(default=1)
+
+        typos = {f"dept{i}": 1 for i in range(MAX_SHOWN + 5)}
+        messages = [e["msg"] for e in _errors_of(Small, typos)]
+        hinted = [m for m in messages if m.endswith("Did you mean 'depth'?")]
+        assert len(messages) == MAX_SHOWN + 5
+        assert len(hinted) == MAX_SHOWN
+        assert messages[MAX_SHOWN:] == ["Extra inputs are not permitted"] * 5
+
+    def test_a_nested_instance_is_copied_with_its_containers(self):
+        @config
+        class Outer(Config):
+            inner: AttentionConfig = field()
+
+        inner = AttentionConfig.from_dict({"hidden_dim": 8, "num_heads": 2, "window": [1, 2]})
+        outer = Outer(inner=inner)
+        assert outer.inner == inner
+        assert outer.inner is not inner
+        assert outer.inner.window is not inner.window
+        assert outer.inner.model_fields_set == inner.model_fields_set
 
     def test_from_dict_takes_an_instance(self):
         cfg = AttentionConfig(hidden_dim=8, num_heads=2)

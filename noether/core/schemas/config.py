@@ -1,8 +1,8 @@
 """Config classes on attrs, loaded and dumped by cattrs, with the pydantic-like API.
 
 One path decides: every field's check (:mod:`noether.core.schemas.converter`) is its
-attrs converter, model validators run after ``__init__``, and extras are checked by the
-converter of the ``_extra`` field, so construction, ``from_dict``, ``cattrs.structure``,
+attrs converter, model validators run after ``__init__``, and ``__init__`` checks the
+extras before them, so construction, ``from_dict``, ``cattrs.structure``,
 assignment and ``attrs.evolve`` all pass through ``__init__``. cattrs' generated
 functions structure (``prefer_attrib_converters``: the checks run once, in ``__init__``)
 and dump; when ``__init__`` refuses, the function cattrs generates with detailed
@@ -23,7 +23,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from noether.core.schemas.converter import converter, field_check, is_lax, jsonable, owned, relaxed
-from noether.core.schemas.errors import ErrorDetails, InvalidValue, ValidationError, did_you_mean, error, translate
+from noether.core.schemas.errors import ErrorDetails, InvalidValue, ValidationError, error, hinted, translate
 
 if sys.version_info >= (3, 11):
     from typing import Self, dataclass_transform
@@ -111,16 +111,11 @@ def _check(info: FieldInfo, owner: str = "") -> Callable[[Any], Any]:
     return field_check(info.annotation, info.ge, info.le, info.min_length, info.check, where)
 
 
-def _checked_extras(cls: "type[Config]", value: Any) -> dict[str, Any]:
-    """The check of ``_extra``: unknown keys kept (``extra="allow"``), refused, or in lax mode dropped."""
-    if type(value) is dict and not value:
-        return {}
-    if type(value) is not dict and not isinstance(value, Mapping):
-        raise InvalidValue("dict_type", "Input should be a valid dictionary of extra keys", value, True)
+def _checked_extras(cls: "type[Config]", extra: dict[Any, Any]) -> dict[str, Any]:
+    """Unknown keys kept (``extra="allow"``), refused, or in lax mode dropped."""
     errors: list[ErrorDetails] = []
     allow, kept = cls.__noether_extra__ == "allow", {}
-    known = [n for n, i in cls.model_fields.items() if not i.derived]
-    for key, item in value.items():
+    for key, item in extra.items():
         if type(key) is not str:
             errors.append(error("string_type", "Extra keys should be strings", key, (str(key),)))
         elif key in RESERVED or key in cls.model_fields:
@@ -133,16 +128,11 @@ def _checked_extras(cls: "type[Config]", value: Any) -> dict[str, Any]:
                 errors += translate(exc, item, (key,))
         elif is_lax():
             relaxed(f"{cls.__name__}.{key}", "an unknown key (dropped)")
-        else:  # close matches for the first few: a document of thousands of unknown keys stays quick to refuse
-            hint = did_you_mean(key, known) if len(errors) < 20 else ""
-            errors.append(error("extra_forbidden", f"Extra inputs are not permitted{hint}", item, (key,)))
+        else:
+            errors.append(error("extra_forbidden", "Extra inputs are not permitted", item, (key,)))
     if errors:
-        raise ValidationError(cls.__name__, errors)
+        raise ValidationError(cls.__name__, hinted(errors, [n for n, i in cls.model_fields.items() if not i.derived]))
     return kept
-
-
-def _extras_of(value: Any, instance: Any) -> dict[str, Any]:
-    return _checked_extras(type(instance), value)
 
 
 def _install_checks(cls: type, fields: list["attrs.Attribute[Any]"]) -> list["attrs.Attribute[Any]"]:
@@ -240,24 +230,23 @@ def _hook(cls: type, kind: str) -> Callable[..., Any]:
     return _cached(cls, f"__noether_{kind}__", lambda: getattr(converter, f"get_{kind}_hook")(cls))  # type: ignore[no-any-return]
 
 
-def _partition(cls: Any, data: Mapping[Any, Any]) -> tuple[dict[str, Any], dict[Any, Any]]:
-    """``data`` as init keywords and the rest: extras and derived values. An ``_extra`` mapping (the
-    init name attrs.evolve hands the extras back under) is unpacked into the rest."""
+def _partition(cls: Any, data: Mapping[Any, Any]) -> tuple[dict[str, Any], dict[Any, Any], dict[str, Any]]:
+    """``data`` as init keywords, extras and derived values. An ``_extra`` mapping (the init name
+    attrs.evolve hands the extras back under) is unpacked into the extras."""
     init: dict[str, Any] = {}
     rest: dict[Any, Any] = {}
-    names = cls.__noether_init__
+    derived: dict[str, Any] = {}
+    names, derived_names = cls.__noether_init__, cls.__noether_derived__
     for key, value in data.items():
         if key in names:
             init[key] = value
+        elif key in derived_names:
+            derived[key] = value
         elif key == _EXTRA and isinstance(value, Mapping):
             rest.update(value)
         else:
             rest[key] = value
-    return init, rest
-
-
-def _derived(cls: Any, rest: dict[Any, Any]) -> dict[str, Any]:
-    return {name: rest.pop(name) for name in cls.__noether_derived__ if name in rest}
+    return init, rest, derived
 
 
 def _structure_fn(cls: Any, detailed: bool) -> Any:
@@ -287,31 +276,41 @@ class Config:
     __noether_derived__: ClassVar[dict[str, Callable[[Any], Any]]] = {}  # derived field -> its check
     model_fields: ClassVar[dict[str, FieldInfo]] = {}
 
-    _extra: dict[str, Any] = attrs.field(
-        factory=dict,
-        alias="_extra",
-        converter=attrs.Converter(_extras_of, takes_self=True),  # type: ignore[misc]
-    )
+    _extra: Mapping[str, Any] = attrs.field(factory=dict, alias="_extra")  # checked by __init__
     _fields_set: Any = attrs.field(default=None, init=False, eq=False)
 
     def __init__(self, **kwargs: Any) -> None:
-        cls, given, derived = type(self), kwargs, {}
-        if not cls.__noether_init__.issuperset(kwargs):  # extras or derived values: checked apart
-            kwargs, rest = _partition(cls, kwargs)
-            derived = _derived(cls, rest) if cls.__noether_derived__ else {}
-            if rest:
-                kwargs[_EXTRA] = rest
+        cls = type(self)
+        if cls.__noether_init__.issuperset(kwargs):
+            try:
+                self.__attrs_init__(**kwargs)
+            except Exception:
+                if _explaining.get() is cls:  # inside its detailed structuring: let cattrs collect this error
+                    raise
+            else:
+                _setattr(self, "_fields_set", tuple(kwargs))
+                return
+            self._adopt(cls._explain(kwargs))  # outside the handler: no context chained, no frames kept alive
+        else:
+            self._init_with_rest(kwargs)
+
+    def _init_with_rest(self, given: dict[str, Any]) -> None:
+        """``__init__`` given extras or derived values: extras are checked before the fields, derived
+        values against what the model validators derive."""
+        cls = type(self)
+        kwargs, rest, derived = _partition(cls, given)
         try:
+            if rest:
+                kwargs[_EXTRA] = _checked_extras(cls, rest)
             self.__attrs_init__(**kwargs)
             refused = False
         except Exception:
-            if _explaining.get() is cls:  # inside its detailed structuring: let cattrs collect this error
+            if _explaining.get() is cls:
                 raise
             refused = True
-        if refused:  # explained outside the handler: no context chained, no frames kept alive
-            fresh = cls._explain(given, (kwargs, kwargs.pop(_EXTRA, {}), derived))
-            for a in attrs.fields(cls):
-                _setattr(self, a.name, getattr(fresh, a.name))
+        if refused:
+            kwargs.pop(_EXTRA, None)
+            self._adopt(cls._explain(given, (kwargs, rest, derived)))
             return
         if derived:
             errors = [e for name, value in derived.items() for e in self._derived_errors(name, value)]
@@ -319,6 +318,10 @@ class Config:
                 raise ValidationError(cls.__name__, errors)
         keys = given if _EXTRA not in given else (*kwargs, *self._extra, *derived)
         _setattr(self, "_fields_set", tuple(keys))
+
+    def _adopt(self, other: "Config") -> None:
+        for a in attrs.fields(type(self)):
+            _setattr(self, a.name, getattr(other, a.name))
 
     if not TYPE_CHECKING:
 
@@ -342,9 +345,7 @@ class Config:
             if errors:
                 raise ValidationError(type(self).__name__, errors)
             return None
-        fresh = self._rebuilt({name: value})
-        for a in attrs.fields(type(self)):
-            _setattr(self, a.name, getattr(fresh, a.name))
+        self._adopt(self._rebuilt({name: value}))
         return None
 
     def _derived_errors(self, name: str, value: Any) -> list[ErrorDetails]:
@@ -378,15 +379,22 @@ class Config:
         load, init_names = _structure_fn(cls, False), cls.__noether_init__
 
         def structure(data: Any, _type: Any = cls) -> Any:
-            if type(data) is dict and init_names.issuperset(data):
+            if type(data) is dict:
+                if init_names.issuperset(data):
+                    try:
+                        return load(data)
+                    except KeyError:  # a required field is missing: cattrs' function read it before calling the class
+                        return cls._explain(data)
                 try:
-                    return load(data)
-                except KeyError:  # a required field is missing: cattrs' function read it before calling the class
-                    return cls._explain(data)
+                    return cls(**data)  # extras or derived values, which cattrs' function would drop: the class checks
+                except TypeError:
+                    if all(type(k) is str for k in data):
+                        raise
+                    return cls._explain(data)  # keys that cannot be keywords
             if isinstance(data, cls):
-                return copy.deepcopy(data)  # a config owns its nested configs
-            if isinstance(data, Mapping) and all(type(k) is str for k in data):
-                return cls(**data)  # extras or derived values, which cattrs' function would drop: the class checks
+                return owned(data)  # a config owns its nested configs
+            if isinstance(data, Mapping):
+                return structure(dict(data))
             return cls._explain(data)
 
         return structure
@@ -399,8 +407,7 @@ class Config:
             if type(data) is not dict and not isinstance(data, Mapping):
                 expected = f"Input should be a valid dictionary or instance of {cls.__name__}"
                 raise ValidationError(cls.__name__, [error("model_type", expected, data)])
-            core, extra = _partition(cls, data)
-            parts = core, extra, _derived(cls, extra)
+            parts = _partition(cls, data)
         core, extra, derived = parts
         errors: list[ErrorDetails] = []
         token = _explaining.set(cls)
@@ -434,7 +441,14 @@ class Config:
         dump = make_dict_unstructure_fn(cls, converter, _cattrs_include_init_false=True, **omit)
         if cls.__noether_extra__ == "forbid":
             return dump
-        return lambda config: {**dump(config), **owned(config._extra)}
+
+        def dump_with_extras(config: Any) -> dict[str, Any]:
+            data = dump(config)
+            for key, value in config._extra.items():
+                data[key] = owned(value)
+            return data
+
+        return dump_with_extras
 
     # -- the pydantic-style API --------------------------------------------------------------
 

@@ -240,18 +240,31 @@ def enum_check(cls: type[enum.Enum]) -> Check:
 
 
 def owned(value: Any, depth: int = 0) -> Any:
-    """A free-form value with containers of its own (nothing shared with the caller), depth bounded."""
-    if type(value) in (str, int, float, bool, type(None)):
+    """``value`` with containers of its own (nothing shared with the caller), depth bounded: lists,
+    dicts, sets and tuples are rebuilt, attrs instances (nested configs) copied field by field."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
         return value
     if depth >= MAX_DEPTH:
         raise InvalidValue("too_deep", f"Input should be nested at most {MAX_DEPTH} levels deep", "...")
     if isinstance(value, dict):
-        return {k: owned(v, depth + 1) for k, v in value.items()}
+        return {k: v if type(v) in _ATOMS else owned(v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        items = [owned(v, depth + 1) for v in value]
-        kind = next(k for k in (list, tuple, set, frozenset) if isinstance(value, k))
-        return items if kind is list else kind(items)
+        items = [v if type(v) in _ATOMS else owned(v, depth + 1) for v in value]
+        base = next(k for k in (list, tuple, set, frozenset) if isinstance(value, k))
+        return items if base is list else base(items)
+    if attrs.has(kind):
+        copy = object.__new__(kind)
+        for a in attrs.fields(kind):
+            item = getattr(value, a.name, _UNSET)
+            if item is not _UNSET:
+                object.__setattr__(copy, a.name, owned(item, depth + 1))
+        return copy
     return value
+
+
+_ATOMS = frozenset((str, int, float, bool, type(None)))
+_UNSET = object()
 
 
 def scalar_check(annotation: Any, where: str = "") -> Check | None:
@@ -427,6 +440,18 @@ def _mapping_values(check: Check, values: Check) -> Check:
     return check_mapping
 
 
+def _hook_of(tp: Any) -> Check:
+    hook: Check | None = None
+
+    def structure(value: Any, _type: Any = None) -> Any:
+        nonlocal hook
+        if hook is None:
+            hook = converter.get_structure_hook(tp)
+        return hook(value, tp)
+
+    return structure
+
+
 def field_check(
     annotation: Any,
     ge: float | None = None,
@@ -438,15 +463,15 @@ def field_check(
     """The attrs converter of a field: its type check, bounds, length, then ``custom``.
 
     ``ge``/``le`` bound a number, or the values of a mapping of numbers. Scalars get a
-    direct check; every other type goes through :data:`converter` on each call, so
-    hooks registered after the class was defined apply too.
+    direct check; every other type the hook :data:`converter` has for it when the field
+    first loads (as cattrs' generated functions do), so hooks registered after the class
+    was defined apply too.
     """
     args = typing.get_args(annotation)
     optional = _plain_optional(annotation)
     base = next(a for a in args if a is not type(None)) if optional else annotation
     values = typing.get_args(base)[1] if is_mapping(base) and len(typing.get_args(base)) == 2 else None
-    structure = converter.structure
-    check = scalar_check(base, where) or (lambda value, _type=None: structure(value, base))
+    check = scalar_check(base, where) or _hook_of(base)
     if ge is not None or le is not None:
         number = values if values in (int, float) else base
         if number not in (int, float):

@@ -13,6 +13,8 @@ from cattrs.errors import (
 )
 
 Loc = tuple[str | int, ...]
+MAX_SHOWN = 20
+"""Errors worth the cost of a close-match search, or of a line each in a report; the rest are counted."""
 
 
 class ErrorDetails(TypedDict):
@@ -90,6 +92,13 @@ def did_you_mean(name: str, candidates: Sequence[str]) -> str:
     """``". Did you mean 'x'?"`` for close matches, else ``""``: one wording for unknown keys and names."""
     close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
     return f". Did you mean {' or '.join(map(repr, close))}?" if close else ""
+
+
+def hinted(errors: list[ErrorDetails], known: Sequence[str]) -> list[ErrorDetails]:
+    """Close matches for the first unknown keys: a document of thousands stays quick to refuse."""
+    for e in [e for e in errors if e["type"] == "extra_forbidden"][:MAX_SHOWN]:
+        e["msg"] += did_you_mean(str(e["loc"][0]), known)
+    return errors
 
 
 def translate(exc: BaseException, data: Any, loc: Loc = ()) -> list[ErrorDetails]:
