@@ -6,11 +6,12 @@ point whose value is its config class; the config class names its module class
 ``noether_attention_implementations``. Importing this module does not import
 torch; the module base classes are imported when first used.
 
-The mask contract (:mod:`noether.modeling.modules.attention.masks`): a module's
-``forward`` takes ``key_padding_mask`` (bool (batch, keys), True for real
-tokens), and ``attn_mask`` only with ``F.scaled_dot_product_attention``'s
-meaning. ``sdpa_mask`` checks and merges both; ``legacy_padding`` serves modules
-without query-key scores.
+A module follows the module contract (:mod:`noether.modeling.contract`): its class
+declares ``accepts`` (the contract keywords its ``forward`` takes, keyword-only),
+``needs_kv`` and ``can_prefill``; ``legacy_positional``/``legacy_names`` adapt
+earlier call forms. ``attn_mask`` has ``F.scaled_dot_product_attention``'s meaning
+and ``key_padding_mask`` is bool (batch, keys), True for real tokens: ``sdpa_mask``
+checks and merges both. Bad input raises ``InputError``.
 """
 
 from typing import TYPE_CHECKING
@@ -22,10 +23,11 @@ from noether.registry.hookspecs import hookimpl
 from noether.registry.implementation import AttentionImplementation
 
 if TYPE_CHECKING:
+    from noether.modeling.contract import Contract, InputError
     from noether.modeling.functional.init import init_linears
     from noether.modeling.functional.rope import Freqs
     from noether.modeling.modules.attention.heads import MultiHeadAttentionBase
-    from noether.modeling.modules.attention.masks import check_key_padding_mask, legacy_padding, sdpa_mask
+    from noether.modeling.modules.attention.masks import check_key_padding_mask, sdpa_mask
     from noether.registry.build import build_attention
 
 __all__ = [
@@ -33,7 +35,9 @@ __all__ = [
     "AttentionImplementation",
     "AttentionPattern",
     "Config",
+    "Contract",
     "Freqs",
+    "InputError",
     "MultiHeadAttentionBase",
     "TokenSpec",
     "ValidationError",
@@ -43,7 +47,6 @@ __all__ = [
     "field",
     "hookimpl",
     "init_linears",
-    "legacy_padding",
     "model_validator",
     "sdpa_mask",
 ]
@@ -55,7 +58,8 @@ __getattr__, __dir__ = lazy_exports(
         "Freqs": "noether.modeling.functional.rope:Freqs",
         "build_attention": "noether.registry.build:build_attention",
         "check_key_padding_mask": "noether.modeling.modules.attention.masks:check_key_padding_mask",
-        "legacy_padding": "noether.modeling.modules.attention.masks:legacy_padding",
+        "Contract": "noether.modeling.contract:Contract",
+        "InputError": "noether.modeling.contract:InputError",
         "sdpa_mask": "noether.modeling.modules.attention.masks:sdpa_mask",
     },
 )

@@ -275,7 +275,7 @@ def _anchor_names(module: Any) -> set[str]:
 
 
 def run_attention(spec: AttentionFile, args: argparse.Namespace, torch: Any) -> list[tuple[str, str]]:
-    from noether.modeling.modules.blocks.base import AttentionCall
+    from noether.modeling.contract import capabilities
     from noether.registry import build_attention
 
     status(args, f"building {spec.name}")
@@ -298,13 +298,13 @@ def run_attention(spec: AttentionFile, args: argparse.Namespace, torch: Any) -> 
         rows.append(("mode", f"anchors once, then queries in chunks of {chunk_size:,} (KV cache)"))
     else:
         x = torch.cat([features[t.name] for t in tokens], dim=1)
-        call = AttentionCall("run", spec.name, module)
+        declared = capabilities(module)
         args_: tuple[Any, ...] = (x,)
-        if call.accepts("kv"):  # cross-attention: the first group attends to the others
+        if declared.needs_kv:  # cross-attention: the first group attends to the others
             first = tokens[0].size or 0
             args_ = (x[:, :first], torch.randn(batch, x.shape[1] - first, module.kv_dim))
         given = {"token_specs": tokens, "attention_patterns": spec.patterns}
-        kwargs = {key: value for key, value in given.items() if call.accepts(key)}
+        kwargs = {key: value for key, value in given.items() if key in declared.accepts}
         stats = {}
         with measured() as m:
             out = module(*args_, **kwargs)

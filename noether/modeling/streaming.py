@@ -22,6 +22,7 @@ from typing import Any, Protocol, cast
 import torch
 from torch import nn
 
+from noether.modeling.contract import capabilities
 from noether.modeling.distributed import Gather, check_gather, rank_and_world, run_split
 from noether.modeling.functional.rope import Freqs, token_slice
 from noether.modeling.modules.attention.kv_cache import KVCache
@@ -51,10 +52,10 @@ def run_layers(
     kv_cache: KVCache,
     **kwargs: Freqs | None,
 ) -> torch.Tensor:
-    """``x`` through ``layers``; each takes ``(x, token_specs, kv_cache=..., **kwargs)``, None kwargs left out."""
+    """``x`` through ``layers``; each takes ``(x, token_specs=..., kv_cache=..., **kwargs)``, None kwargs left out."""
     given = {name: value for name, value in kwargs.items() if value is not None}
     for layer in layers:
-        x = layer(x, specs, kv_cache=kv_cache, **given)
+        x = layer(x, token_specs=specs, kv_cache=kv_cache, **given)
     return x
 
 
@@ -68,8 +69,8 @@ class PrefillLayer(Protocol):
     def prefill_kv(
         self,
         x: torch.Tensor,
-        token_specs: Sequence[Group],
         *,
+        token_specs: Sequence[Group],
         kv_cache: KVCache,
         chunk_size: int | None,
         **kwargs: Any,
@@ -77,7 +78,7 @@ class PrefillLayer(Protocol):
 
 
 def can_prefill(layer: nn.Module) -> bool:
-    return callable(getattr(layer, "prefill_kv", None)) and bool(getattr(layer, "can_prefill", True))
+    return capabilities(layer).can_prefill
 
 
 def prefill_anchors(
@@ -101,7 +102,9 @@ def prefill_anchors(
     h = anchors.clone()
     kv_cache.reserve(len(layers) * 2 * anchors.nbytes, anchors)  # keys and values as wide as the hidden states
     for index, layer in enumerate(layers):
-        aliases = cast(PrefillLayer, layer).prefill_kv(h, specs, kv_cache=kv_cache, chunk_size=chunk_size, **given)
+        aliases = cast(PrefillLayer, layer).prefill_kv(
+            h, token_specs=specs, kv_cache=kv_cache, chunk_size=chunk_size, **given
+        )
         if index == len(layers) - 1:  # its outputs are never needed
             if on_layer is not None:
                 on_layer()
@@ -115,7 +118,7 @@ def prefill_anchors(
                 if freqs is not None:
                     part["freqs"] = token_slice(freqs, start, stop)
                 chunk_specs = [*cached, Group(aliases[spec.name], stop - start)]
-                h[:, start:stop] = layer(h[:, start:stop], chunk_specs, kv_cache=kv_cache, **part)
+                h[:, start:stop] = layer(h[:, start:stop], token_specs=chunk_specs, kv_cache=kv_cache, **part)
             offset += size
         if on_layer is not None:
             on_layer()

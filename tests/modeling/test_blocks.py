@@ -109,24 +109,24 @@ class TestTransformerBlock:
     def test_condition_is_zero_initialised_adaln(self):
         module = TransformerBlock(block(condition_dim=5, **JOINT)).eval()
         x, c = torch.randn(2, 14, D), torch.randn(2, 5)
-        torch.testing.assert_close(module(x, SPECS, condition=c), x)  # gates start at zero
+        torch.testing.assert_close(module(x, token_specs=SPECS, condition=c), x)  # gates start at zero
         with torch.no_grad():
             module.modulation.project.bias.normal_()
-        assert not torch.allclose(module(x, SPECS, condition=c), x)
+        assert not torch.allclose(module(x, token_specs=SPECS, condition=c), x)
         with pytest.raises(ValueError, match="has condition_dim=5: pass condition"):
-            module(x, SPECS)
+            module(x, token_specs=SPECS)
         with pytest.raises(ValueError, match="condition has 4 features, expected 5"):
-            module(x, SPECS, condition=torch.randn(2, 4))
+            module(x, token_specs=SPECS, condition=torch.randn(2, 4))
         with pytest.raises(ValueError, match="got a condition but has no condition_dim"):
             TransformerBlock(block())(x, condition=c)
 
     def test_passes_token_specs_and_rejects_what_attention_cannot_take(self):
         module = TransformerBlock(block(**JOINT)).eval()
-        assert module(torch.randn(1, 14, D), SPECS).shape == (1, 14, D)
+        assert module(torch.randn(1, 14, D), token_specs=SPECS).shape == (1, 14, D)
         with pytest.raises(
             ValueError, match="attention 'dot_product' \\(DotProductAttention\\) does not take token_specs"
         ):
-            TransformerBlock(block())(torch.randn(1, 14, D), SPECS)
+            TransformerBlock(block())(torch.randn(1, 14, D), token_specs=SPECS)
 
     def test_mask_reaches_attention_under_its_own_name(self):
         module = TransformerBlock(block(attention_constructor="transolver", attention_arguments={"num_slices": 4}))
@@ -175,12 +175,12 @@ class TestTransformerBlock:
         with torch.no_grad():
             module.modulation.project.bias.normal_()
         x = torch.randn(4, 14, D, requires_grad=True)
-        module.train()(x, SPECS, condition=torch.randn(4, 3)).square().sum().backward()
+        module.train()(x, token_specs=SPECS, condition=torch.randn(4, 3)).square().sum().backward()
         assert all(p.grad is not None for p in module.parameters())
         assert x.grad is not None
         module.eval()
         c = torch.randn(4, 3)
-        torch.testing.assert_close(module(x, SPECS, condition=c), module(x, SPECS, condition=c))
+        torch.testing.assert_close(module(x, token_specs=SPECS, condition=c), module(x, token_specs=SPECS, condition=c))
 
 
 class TestPerceiverBlock:

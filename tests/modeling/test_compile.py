@@ -87,14 +87,18 @@ def test_blocks_and_stack(training):
     block = TransformerBlock(ANCHOR_BLOCK).train(training)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        compiled_equals_eager(block, x, SPECS, freqs=freqs(9), backend="inductor")  # the smoke test of inductor
+        compiled_equals_eager(
+            block, x, token_specs=SPECS, freqs=freqs(9), backend="inductor"
+        )  # the smoke test of inductor
     assert not [w for w in caught if "complex" in str(w.message)]  # RoPE in real numbers: inductor generates it
-    compiled_equals_eager(block, x, SPECS, freqs=freqs(9, "complex"))  # 1.x's complex rotations still compile
+    compiled_equals_eager(
+        block, x, token_specs=SPECS, freqs=freqs(9, "complex")
+    )  # 1.x's complex rotations still compile
     perceiver = PerceiverBlock({"hidden_dim": D, "num_heads": H, "mlp_expansion_factor": 2, "condition_dim": 3})
     perceiver.train(training)
-    compiled_equals_eager(perceiver, x, torch.randn(1, 4, D), torch.randn(1, 3))
+    compiled_equals_eager(perceiver, x, torch.randn(1, 4, D), condition=torch.randn(1, 3))
     stack = TransformerStack({"depth": 2, "block": {**ANCHOR_BLOCK, "use_rope": False}}).train(training)
-    compiled_equals_eager(stack, x, SPECS)
+    compiled_equals_eager(stack, x, token_specs=SPECS)
 
 
 def test_kv_cache_writing_and_reading():
@@ -105,18 +109,18 @@ def test_kv_cache_writing_and_reading():
 
     def anchors_then_queries(x, f):
         cache = KVCache()
-        block(x[:, :5], anchors, freqs=f[:, :5], kv_cache=cache)  # writes
-        return block(x[:, 5:], cached, freqs=f[:, 5:], kv_cache=cache)  # reads
+        block(x[:, :5], token_specs=anchors, freqs=f[:, :5], kv_cache=cache)  # writes
+        return block(x[:, 5:], token_specs=cached, freqs=f[:, 5:], kv_cache=cache)  # reads
 
     compiled_equals_eager(anchors_then_queries, x, f)
-    one_shot = block(x, [*anchors, ("surface_queries", 4)], freqs=f)
+    one_shot = block(x, token_specs=[*anchors, ("surface_queries", 4)], freqs=f)
     torch.testing.assert_close(anchors_then_queries(x, f), one_shot[:, 5:], atol=1e-5, rtol=1e-5)
 
 
 def test_query_chunks_of_a_new_size_recompile_once():
     stack = TransformerStack({"depth": 2, "block": {**ANCHOR_BLOCK, "use_rope": False}}).eval()
     cache = KVCache()
-    stack(torch.randn(1, 5, D), [("surface_anchors", 3), ("volume_anchors", 2)], kv_cache=cache)
+    stack(torch.randn(1, 5, D), token_specs=[("surface_anchors", 3), ("volume_anchors", 2)], kv_cache=cache)
     graphs = []
 
     def counting(gm, example_inputs):
@@ -128,7 +132,9 @@ def test_query_chunks_of_a_new_size_recompile_once():
     for size in (8, 8, 8, 5):  # full chunks and a last, shorter one
         specs = [("surface_anchors", None), ("volume_anchors", None), ("volume_queries", size)]
         x = torch.randn(1, size, D)
-        torch.testing.assert_close(compiled(x, specs, kv_cache=cache), stack(x, specs, kv_cache=cache))
+        torch.testing.assert_close(
+            compiled(x, token_specs=specs, kv_cache=cache), stack(x, token_specs=specs, kv_cache=cache)
+        )
     assert len(graphs) == 2  # the first size, then one graph with a dynamic size
 
 

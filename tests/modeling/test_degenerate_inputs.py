@@ -52,16 +52,17 @@ def test_bf16_autocast_on_cpu_runs_close_to_float32():
     block = {"hidden_dim": D, "num_heads": H, "mlp_expansion_factor": 2, "attention_constructor": "joint_anchor",
              "attention_arguments": {"branches": ["surface", "volume"]}}  # fmt: skip
     cases = [
-        (DotProductAttention({"hidden_dim": D, "num_heads": H}).eval(), (x,)),
-        (MixedAttention({"hidden_dim": D, "num_heads": H}).eval(), (x, [("a", 7)], [(("a",), ("a",))])),
-        (JointAnchorAttention(ANCHORS).eval(), (x, specs)),
-        (TransformerBlock(block).eval(), (x, specs)),
-    ]
-    for module, args in cases:
-        reference = module(*args)
+        (DotProductAttention({"hidden_dim": D, "num_heads": H}).eval(), {}),
+        (MixedAttention({"hidden_dim": D, "num_heads": H}).eval(),
+         {"token_specs": [("a", 7)], "attention_patterns": [(("a",), ("a",))]}),
+        (JointAnchorAttention(ANCHORS).eval(), {"token_specs": specs}),
+        (TransformerBlock(block).eval(), {"token_specs": specs}),
+    ]  # fmt: skip
+    for module, kwargs in cases:
+        reference = module(x, **kwargs)
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            low = module(*args)
-            low_input = module(args[0].bfloat16(), *args[1:])  # inputs may already be bf16 under autocast
+            low = module(x, **kwargs)
+            low_input = module(x.bfloat16(), **kwargs)  # inputs may already be bf16 under autocast
         # a block's residual stream keeps the input's dtype; attention outputs come out in bf16
         assert low.dtype == (torch.float32 if isinstance(module, TransformerBlock) else torch.bfloat16)
         torch.testing.assert_close(low.float(), reference, atol=0.05, rtol=0.05)

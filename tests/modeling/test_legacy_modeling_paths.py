@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from noether.core.schemas.modules.attention import AttentionPattern, TokenSpec
+from noether.modeling.contract import InputError
 from noether.modeling.modules import (
     ContinuousSincosEmbed,
     JointAnchorAttention,
@@ -134,17 +135,24 @@ def test_block_call_forms_of_1x_and_ours_agree():
     torch.nn.init.normal_(block.modulation.project.weight)
     x, condition = torch.randn(2, 4, 8), torch.randn(2, 3)
     specs = [{"surface_anchors": 2}, {"volume_anchors": 2}]
-    ours = block(x, specs, condition=condition)
-    torch.testing.assert_close(block(x, condition, {"token_specs": specs}), ours)
-    torch.testing.assert_close(block(x, condition=condition, attn_kwargs={"token_specs": specs}), ours)
-    with pytest.raises(ValueError, match="token_specs given both as a keyword and in attn_kwargs"):
-        block(x, specs, {"token_specs": specs}, condition=condition)
+    ours = block(x, token_specs=specs, condition=condition)
+    with pytest.warns(DeprecationWarning, match=r"TransformerBlock: condition, attn_kwargs passed positionally \("
+                                                r"emmiai-noether 1.x's form\); pass them by keyword"):  # fmt: skip
+        torch.testing.assert_close(block(x, condition, {"token_specs": specs}), ours)
+    with pytest.warns(DeprecationWarning, match="TransformerBlock: attn_kwargs is emmiai-noether 1.x's form"):
+        torch.testing.assert_close(block(x, condition=condition, attn_kwargs={"token_specs": specs}), ours)
+    with pytest.raises(AssertionError, match="token_specs given both as a keyword and in attn_kwargs"):
+        block(x, None, {"token_specs": specs}, condition=condition, token_specs=specs)
     with pytest.raises(ValueError, match="condition given twice"):
         block(x, condition, condition=condition, token_specs=specs)
+    with pytest.raises(InputError, match=r"TransformerBlock takes 1 positional input\(s\) \(x\) and 1.x's "
+                                         r"condition, attn_kwargs after them; got 4 positional arguments"):  # fmt: skip
+        block(x, condition, {}, specs)
     plain = TransformerBlock({"hidden_dim": 8, "num_heads": 2, "mlp_expansion_factor": 2}).eval()
     mask = torch.ones(4, 4, dtype=torch.bool).tril()
     torch.testing.assert_close(plain(x, None, {"attn_mask": mask}), plain(x, attn_mask=mask))
-    with pytest.raises(ValueError, match=r"does not take kv_cach; it takes attn_mask, freqs, key_padding_mask, x"):
+    with pytest.raises(ValueError, match=r"TransformerBlock: attn_kwargs holds kv_cach, which it does not take; "
+                                         r"it takes attn_mask, condition, freqs, key_padding_mask$"):  # fmt: skip
         plain(x, None, {"kv_cach": 1})
 
 

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from noether.modeling.contract import InputError
 from noether.modeling.modules import MixedAttention, PerceiverBlock, TransformerBlock
 from noether.modeling.modules.attention.masks import sdpa_mask
 from noether.registry import build_attention
@@ -38,11 +39,15 @@ def test_padding_equals_leaving_the_padded_tokens_out(name):
 def test_slice_attention_reads_the_1x_padding_form_with_a_warning_and_refuses_query_key_masks(name):
     module = build(name)
     x, valid = torch.randn(2, 9, D), torch.rand(2, 9) > 0.3
-    with pytest.warns(DeprecationWarning, match="pass it as key_padding_mask"):
+    owner = type(module).__name__
+    with pytest.warns(DeprecationWarning, match=f"{owner}: attn_mask is emmiai-noether 1.x's name of key_padding_mask"):
         legacy = module(x, valid)
     torch.testing.assert_close(legacy, module(x, key_padding_mask=valid))
-    with pytest.raises(ValueError, match=r"has no query-key scores for an attn_mask to act on; pass "
-                                         r"key_padding_mask, bool \(batch, tokens\) = \(2, 9\)"):  # fmt: skip
+    with (
+        pytest.warns(DeprecationWarning, match="pass key_padding_mask"),
+        pytest.raises(InputError, match=r"key_padding_mask must be a bool tensor of shape \(batch, keys\) = "
+                                        r"\(2, 9\), True for real tokens; got torch.bool \(2, 1, 9, 9\)"),
+    ):  # fmt: skip
         module(x, attn_mask=torch.ones(2, 1, 9, 9, dtype=torch.bool))
 
 
@@ -126,9 +131,9 @@ def test_mixed_attention_1x_keyword_and_cached_keys():
     x, valid = torch.randn(1, 8, D), torch.ones(1, 8, dtype=torch.bool)
     valid[0, 7] = False
     specs, patterns = [("a", 8)], [(["a"], ["a"])]
-    with pytest.warns(DeprecationWarning, match="MixedAttention: a \\(batch, tokens\\) attn_mask is"):
-        legacy = mixed(x, specs, patterns, attention_mask=valid)
-    torch.testing.assert_close(legacy, mixed(x, specs, patterns, key_padding_mask=valid))
+    with pytest.warns(DeprecationWarning, match="MixedAttention: attention_mask is emmiai-noether 1.x's name of"):
+        legacy = mixed(x, token_specs=specs, attention_patterns=patterns, attention_mask=valid)
+    torch.testing.assert_close(legacy, mixed(x, token_specs=specs, attention_patterns=patterns, key_padding_mask=valid))
     from noether.modeling.modules import KVCache
 
     cache = KVCache(mixed)
@@ -173,7 +178,8 @@ def test_blocks_pass_both_masks_under_their_own_names(name):
     changed[0, 3:5] = 1e3
     torch.testing.assert_close(block(changed, key_padding_mask=valid, **specs)[0, 5:], padded[0, 5:])
     if name.startswith("transolver"):
-        with pytest.raises(ValueError, match="has no query-key scores for an attn_mask"):
+        with pytest.raises(InputError, match=rf"attention '{name}' \(\w+\) does not take attn_mask; "
+                                             "it takes key_padding_mask"):  # fmt: skip
             block(x, attn_mask=torch.ones(1, 1, n, n, dtype=torch.bool))
 
 
@@ -190,10 +196,19 @@ def test_an_attention_without_the_keyword_is_named():
     from noether.modeling.modules.blocks.base import AttentionCall
 
     class Plain(nn.Module):
-        def forward(self, x, freqs=None):
+        accepts = frozenset({"freqs"})
+
+        def forward(self, x, *, freqs=None):
+            return x
+
+    class Undeclared(nn.Module):
+        def forward(self, x, *, freqs=None):
             return x
 
     call = AttentionCall("TransformerBlock", "plain", Plain())
-    with pytest.raises(ValueError, match=r"TransformerBlock: attention 'plain' \(Plain\) does not take "
-                                         r"key_padding_mask; it takes freqs, x"):  # fmt: skip
+    with pytest.raises(InputError, match=r"TransformerBlock: attention 'plain' \(Plain\) does not take "
+                                         r"key_padding_mask; it takes freqs$"):  # fmt: skip
         call.kwargs({"key_padding_mask": torch.ones(1, 1), "freqs": None})
+    assert call.kwargs({"freqs": 1, "key_padding_mask": None}) == {"freqs": 1}
+    with pytest.raises(InputError, match=r"\(Undeclared\) does not take freqs; it takes no keywords$"):
+        AttentionCall("TransformerBlock", "undeclared", Undeclared()).kwargs({"freqs": 1})

@@ -344,7 +344,7 @@ class TestKVCacheBuffers:
         module(x, specs, freqs=freqs, kv_cache=by_forward)
         prepared = []
         aliases = module.prefill_kv(
-            x * 0.5, specs, freqs, kv_cache=by_store, chunk_size=chunk_size,
+            x * 0.5, token_specs=specs, freqs=freqs, kv_cache=by_store, chunk_size=chunk_size,
             prepare=lambda part: prepared.append(part.shape[1]) or part * 2,
         )  # fmt: skip
         assert aliases == {"surface_anchors": "surface_anchors_chunk", "volume_anchors": "volume_anchors_chunk"}
@@ -362,7 +362,8 @@ class TestKVCacheBuffers:
         where = offsets()
         cache = KVCache()
         anchors = torch.cat([x[:, where["surface_anchors"]], x[:, where["volume_anchors"]]], 1)
-        aliases = module.prefill_kv(anchors, [{"surface_anchors": 5}, {"volume_anchors": 4}], kv_cache=cache)
+        groups = [{"surface_anchors": 5}, {"volume_anchors": 4}]
+        aliases = module.prefill_kv(anchors, token_specs=groups, kv_cache=cache)
         cached = [{"surface_anchors": None}, {"volume_anchors": None}]
         for group in ("surface_anchors", "volume_anchors"):
             tokens = x[:, where[group]]
@@ -377,7 +378,7 @@ class TestKVCacheBuffers:
         specs = [{"surfaceAnchors": 5}, {"volumeAnchors": 4}]
         full = module(x, specs)
         cache = KVCache()
-        aliases = module.prefill_kv(x, specs, kv_cache=cache)
+        aliases = module.prefill_kv(x, token_specs=specs, kv_cache=cache)
         assert aliases == {
             "surfaceAnchors": "surface_surfaceAnchors_chunk",
             "volumeAnchors": "volume_volumeAnchors_chunk",
@@ -389,7 +390,7 @@ class TestKVCacheBuffers:
     def test_prefill_checks_branches(self):
         module = JointAnchorAttention(cfg(branches=["surface", "volume"])).eval()
         with pytest.raises(ValueError, match=r"branches \['volume'\] have no token groups in token_specs"):
-            module.prefill_kv(torch.randn(1, 5, D), [{"surface_anchors": 5}], kv_cache=KVCache())
+            module.prefill_kv(torch.randn(1, 5, D), token_specs=[{"surface_anchors": 5}], kv_cache=KVCache())
 
 
 def test_forward_leaves_no_reference_cycles():

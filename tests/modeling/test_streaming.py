@@ -156,7 +156,7 @@ def test_block_without_prefillable_attention():
     assert not block.can_prefill
     assert stack().blocks[0].can_prefill
     with pytest.raises(TypeError, match=r"attention 'dot_product' \(DotProductAttention\) cannot prefill a KV cache"):
-        block.prefill_kv(torch.randn(1, 4, D), [{"surface_anchors": 4}], kv_cache=KVCache())
+        block.prefill_kv(torch.randn(1, 4, D), token_specs=[{"surface_anchors": 4}], kv_cache=KVCache())
 
 
 def test_no_progress_bar_needs_no_tqdm(monkeypatch):

@@ -17,11 +17,14 @@ from typing import Any, TypeAlias
 import torch
 from torch import nn
 
+from noether.modeling.contract import Contract
+
 Device: TypeAlias = torch.device | str | int | None
 
 
-class FactoryModule(nn.Module):
-    """A module whose constructor (and every subclass's) takes ``device=`` and ``dtype=``.
+class FactoryModule(Contract, nn.Module):
+    """A module whose constructor (and every subclass's) takes ``device=`` and ``dtype=``, and
+    that declares the module contract (:class:`~noether.modeling.contract.Contract`).
 
     Signatures may list the two keywords for readers and type checkers; the
     wrapper installed here consumes them before the constructor body runs.

@@ -6,7 +6,10 @@ from noether_chunked_attention.config import ChunkedDotProductAttentionConfig
 
 
 class ChunkedDotProductAttention(DotProductAttention):
-    """``DotProductAttention`` computed ``query_chunk_size`` queries at a time (same weights, same outputs)."""
+    """``DotProductAttention`` computed ``query_chunk_size`` queries at a time (same weights, same outputs).
+
+    It inherits the contract declaration (``accepts``, 1.x's positional forms) with the forward it replaces.
+    """
 
     def __init__(self, config: AttentionConfig) -> None:
         config = ChunkedDotProductAttentionConfig.coerce(config)
@@ -16,16 +19,18 @@ class ChunkedDotProductAttention(DotProductAttention):
     def forward(
         self,
         x: torch.Tensor,
+        *,
         attn_mask: torch.Tensor | None = None,
         freqs: Freqs | None = None,
-        *,
         key_padding_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """As ``DotProductAttention``: the same masks, the same outputs."""
         self.check_input("x", x)
         self.check_freqs(freqs=freqs)
         batch, tokens, _ = x.shape
-        attn_mask = sdpa_mask(type(self).__name__, attn_mask, key_padding_mask, batch, self.num_heads, tokens, tokens)
+        attn_mask = sdpa_mask(
+            type(self).__name__, attn_mask, key_padding_mask, batch, self.num_heads, tokens, tokens, x.device
+        )
         q, k, v = self.split_heads(self.qkv(x), 3)
         q = self.rotate(self.norm_q(q), freqs)
         k = self.rotate(self.norm_k(k), freqs)

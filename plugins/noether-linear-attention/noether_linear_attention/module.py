@@ -1,10 +1,11 @@
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from noether.plugin import AttentionConfig, MultiHeadAttentionBase, init_linears, legacy_padding
+from noether.plugin import AttentionConfig, MultiHeadAttentionBase, check_key_padding_mask, init_linears
 from noether_linear_attention.config import LinearAttentionConfig
 
 _FEATURE_MAPS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -16,7 +17,15 @@ _FEATURE_MAPS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 class LinearAttention(MultiHeadAttentionBase):
     """Linear attention (Katharopoulos et al., 2020): keys and values are summarised per head
-    into a (head_dim x head_dim) matrix, so cost grows linearly with the number of tokens."""
+    into a (head_dim x head_dim) matrix, so cost grows linearly with the number of tokens.
+
+    There are no query-key scores for an ``attn_mask``: padding is ``key_padding_mask``
+    (earlier versions passed it as a (batch, tokens) ``attn_mask``, still adapted).
+    """
+
+    accepts = frozenset({"key_padding_mask"})
+    legacy_positional = ("attn_mask",)
+    legacy_names: ClassVar[Mapping[str, str]] = {"attn_mask": "key_padding_mask"}
 
     def __init__(self, config: AttentionConfig) -> None:
         config = LinearAttentionConfig.coerce(config)
@@ -27,16 +36,10 @@ class LinearAttention(MultiHeadAttentionBase):
         self.eps = config.eps
         self.attn_dropout = nn.Dropout(config.dropout)
 
-    def forward(
-        self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, *, key_padding_mask: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """``x`` (batch, tokens, hidden) -> same shape; ``key_padding_mask``: bool (batch, tokens), True = real.
-
-        There are no query-key scores for an ``attn_mask``: only the (batch, tokens) form of
-        earlier versions is taken, as a deprecated key padding mask.
-        """
+    def forward(self, x: torch.Tensor, *, key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``x`` (batch, tokens, hidden) -> same shape; ``key_padding_mask``: bool (batch, tokens), True = real."""
         self.check_input("x", x)
-        key_padding_mask = legacy_padding(type(self).__name__, attn_mask, key_padding_mask, x.shape[0], x.shape[1])
+        check_key_padding_mask(type(self).__name__, key_padding_mask, x.shape[0], x.shape[1], x.device)
         q, k, v = self.split_heads(self.qkv(x), 3)
         q, k = self.feature_map(self.norm_q(q)), self.feature_map(self.norm_k(k))
         if key_padding_mask is not None:

@@ -109,7 +109,7 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
         freqs = freqs.view(batch_size, -1, freqs.shape[-1])
         tokens = self.encoder(geometry_position, geometry_supernode_idx, geometry_batch_idx)
         for block in self.geometry_blocks:
-            tokens = block(tokens, condition, {"freqs": freqs})
+            tokens = block(tokens, condition=condition, freqs=freqs)
         return tokens, freqs
 
     def freqs(self, position: torch.Tensor) -> torch.Tensor:
@@ -136,10 +136,10 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
         for block in self.physics_blocks:
             if isinstance(block, PerceiverBlock):
                 assert geometry is not None  # a Perceiver block makes the model encode the geometry
-                x = block(x, geometry[0], condition, {"q_freqs": freqs, "k_freqs": geometry[1]})
+                x = block(x, geometry[0], condition=condition, q_freqs=freqs, k_freqs=geometry[1])
             elif isinstance(block, TransformerBlock):
                 given = {"token_specs": specs, "freqs": freqs, "kv_cache": kv_cache}
-                x = block(x, condition, {k: v for k, v in given.items() if block.accepts(k)})
+                x = block(x, condition=condition, **{k: v for k, v in given.items() if k in block.accepts})
         return x
 
     def decode(
@@ -154,7 +154,7 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
         """The decoder blocks and the head of ``branch``: tokens -> that branch's fields, concatenated."""
         blocks = self.surface_decoder_blocks if branch == "surface" else self.volume_decoder_blocks
         for block in blocks:
-            x = block(x, condition, {"token_specs": specs, "freqs": freqs, "kv_cache": kv_cache})
+            x = block(x, condition=condition, token_specs=specs, freqs=freqs, kv_cache=kv_cache)
         head: nn.Module = self.surface_decoder if branch == "surface" else self.volume_decoder
         out: torch.Tensor = head(x)
         return out

@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from noether.core.schemas.modules.attention import AttentionConfig
+from noether.modeling.contract import InputError
 from noether.modeling.functional.init import init_linears
 from noether.modeling.functional.rope import Freqs, rope
 from noether.modeling.modules.factory import FactoryModule
@@ -56,7 +57,7 @@ class MultiHeadAttentionBase(FactoryModule):
     def check_input(self, name: str, x: torch.Tensor, dim: int | None = None) -> None:
         dim = self.hidden_dim if dim is None else dim
         if x.ndim != 3 or x.shape[-1] != dim:
-            raise ValueError(
+            raise InputError(
                 f"{type(self).__name__}: {name} must have shape (batch, tokens, {dim}), got {tuple(x.shape)}"
             )
         check_dtype(type(self).__name__, name, x, self.proj.weight)
@@ -67,11 +68,11 @@ class MultiHeadAttentionBase(FactoryModule):
         given = [name for name, value in freqs.items() if value is not None]
         if self.use_rope and len(given) != len(freqs):
             missing = ", ".join(name for name in freqs if name not in given)
-            raise ValueError(
+            raise InputError(
                 f"RoPE usage mismatch: {type(self).__name__} has use_rope=True: pass {missing} (from RopeFrequency)"
             )
         if not self.use_rope and given:
-            raise ValueError(
+            raise InputError(
                 f"RoPE usage mismatch: {type(self).__name__} has use_rope=False but got {', '.join(given)}"
             )
 
@@ -97,13 +98,13 @@ class MultiHeadAttentionBase(FactoryModule):
 def check_dtype(owner: str, name: str, x: torch.Tensor, weight: torch.Tensor) -> None:
     """Inputs on the module's device and in its dtype, or any float dtype under autocast (which casts them)."""
     if x.device != weight.device:
-        raise ValueError(
+        raise InputError(
             f"{owner}: {name} is on {x.device} but the module is on {weight.device}; move one to the other "
             f"({name}.to({str(weight.device)!r}) or module.to(...))"
         )
     if x.dtype == weight.dtype or (x.is_floating_point() and torch.is_autocast_enabled(x.device.type)):
         return
-    raise ValueError(
+    raise InputError(
         f"{owner}: {name} is {x.dtype} but the module's weights are {weight.dtype}; convert the input "
         f"(x.to({weight.dtype})) or the module (module.to(...)), or run under torch.autocast"
     )

@@ -1,12 +1,12 @@
 """What transformer and Perceiver blocks share: norms, residual branches, adaLN modulation, attention calls."""
 
-import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
+from noether.modeling.contract import InputError, capabilities
 from noether.modeling.functional.modulation import modulate_gate, modulate_scale_shift
 from noether.modeling.modules.blocks.transformer.config import BlockOptions
 from noether.modeling.modules.factory import FactoryModule
@@ -21,44 +21,21 @@ from noether.modeling.modules.mlp.up_act_down_mlp.module import UpActDownMlp
 
 
 class AttentionCall:
-    """Checks, once per block, that the attention takes the keywords the block is given.
-
-    Every attention follows one keyword contract (``attn_mask``, ``key_padding_mask``,
-    ``freqs``, ``kv_cache``, ...), so keywords pass through under their own names;
-    a keyword the attention lacks is an error naming the ones it has.
-    """
+    """The keywords a block hands its attention: those the attention declares (the module contract)."""
 
     def __init__(self, owner: str, name: str, attention: nn.Module) -> None:
-        parameters = inspect.signature(attention.forward).parameters.values()
-        self.owner, self.name, self.attention = owner, name, type(attention).__name__
-        self.parameters = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-        self.any_keyword = any(p.kind is p.VAR_KEYWORD for p in parameters)
-
-    def accepts(self, keyword: str) -> bool:
-        return self.any_keyword or keyword in self.parameters
+        self.owner, self.name, self.declared = owner, name, capabilities(attention)
 
     def kwargs(self, given: dict[str, Any]) -> dict[str, Any]:
         out = {key: value for key, value in given.items() if value is not None}
-        refused = sorted(key for key in out if not self.accepts(key))
+        refused = sorted(key for key in out if key not in self.declared.accepts)
         if refused:
-            raise ValueError(
-                f"{self.owner}: attention {self.name!r} ({self.attention}) does not take {', '.join(refused)}; "
-                f"it takes {', '.join(sorted(self.parameters))}"
+            takes = ", ".join(sorted(self.declared.accepts)) or "no keywords"
+            raise InputError(
+                f"{self.owner}: attention {self.name!r} ({self.declared.name}) does not take {', '.join(refused)}; "
+                f"it takes {takes}"
             )
         return out
-
-
-def call_arguments(owner: str, given: dict[str, Any], attn_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The block's keyword arguments merged with 1.x's ``attn_kwargs`` dict; a name given twice is an error.
-
-    Keys of ``attn_kwargs`` reach the attention as they are, like the block's keywords.
-    """
-    if not attn_kwargs:
-        return given
-    twice = sorted(k for k, v in attn_kwargs.items() if given.get(k) is not None and v is not None)
-    if twice:
-        raise ValueError(f"{owner}: {', '.join(twice)} given both as a keyword and in attn_kwargs")
-    return {**given, **{k: v for k, v in attn_kwargs.items() if v is not None or k not in given}}
 
 
 class ResidualBlock(FactoryModule):
@@ -102,6 +79,12 @@ class ResidualBlock(FactoryModule):
         """Create the norm(s) of the attention's inputs and the attention itself."""
         raise NotImplementedError
 
+    def declare(self, name: str, attention: nn.Module) -> None:
+        """The block takes what its attention takes, and a condition."""
+        self._call = AttentionCall(type(self).__name__, name, attention)
+        self.accepts = self._call.declared.accepts | {"condition"}
+        self.can_prefill = self._call.declared.can_prefill
+
     def layer_norm(self, config: BlockOptions, dim: int) -> nn.LayerNorm:
         affine = config.condition_dim is None
         return nn.LayerNorm(dim, eps=config.eps, elementwise_affine=affine, bias=affine and config.bias)
@@ -110,12 +93,12 @@ class ResidualBlock(FactoryModule):
         name = type(self).__name__
         if self.modulation is None:
             if condition is not None:
-                raise ValueError(f"{name} got a condition but has no condition_dim")
+                raise InputError(f"{name} got a condition but has no condition_dim")
             return None
         if condition is None:
-            raise ValueError(f"{name} has condition_dim={self.condition_dim}: pass condition")
+            raise InputError(f"{name} has condition_dim={self.condition_dim}: pass condition")
         if condition.shape[-1] != self.condition_dim:
-            raise ValueError(f"{name}: condition has {condition.shape[-1]} features, expected {self.condition_dim}")
+            raise InputError(f"{name}: condition has {condition.shape[-1]} features, expected {self.condition_dim}")
         return list(self.modulation(condition).chunk(2 * self.modulated_inputs + 4, dim=-1))
 
     def residual(

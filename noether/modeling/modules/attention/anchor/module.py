@@ -29,6 +29,9 @@ class MultiBranchAnchorAttention(FactoryModule):
     """
 
     config_class: ClassVar[type[MultiBranchAnchorAttentionConfig]] = MultiBranchAnchorAttentionConfig
+    accepts = frozenset({"token_specs", "attn_mask", "key_padding_mask", "freqs", "kv_cache"})
+    can_prefill = True
+    legacy_positional = ("token_specs", "freqs", "kv_cache")
 
     def __init__(self, config: AttentionConfig, *, device: Device = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
@@ -40,10 +43,10 @@ class MultiBranchAnchorAttention(FactoryModule):
     def forward(
         self,
         x: torch.Tensor,
+        *,
         token_specs: TokenSpecs,
         freqs: Freqs | None = None,
         kv_cache: KVCache | None = None,
-        *,
         attn_mask: torch.Tensor | None = None,
         key_padding_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
@@ -53,8 +56,8 @@ class MultiBranchAnchorAttention(FactoryModule):
         """
         specs = as_token_specs(token_specs)
         out: torch.Tensor = self.mixed_attention(
-            x, specs, self._plan(specs), freqs=freqs, kv_cache=kv_cache, attn_mask=attn_mask,
-            key_padding_mask=key_padding_mask,
+            x, token_specs=specs, attention_patterns=self._plan(specs), freqs=freqs, kv_cache=kv_cache,
+            attn_mask=attn_mask, key_padding_mask=key_padding_mask,
         )  # fmt: skip
         return out
 
@@ -65,9 +68,9 @@ class MultiBranchAnchorAttention(FactoryModule):
     def prefill_kv(
         self,
         x: torch.Tensor,
+        *,
         token_specs: TokenSpecs,
         freqs: Freqs | None = None,
-        *,
         kv_cache: KVCache,
         prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
         chunk_size: int | None = None,
@@ -92,7 +95,7 @@ class MultiBranchAnchorAttention(FactoryModule):
     def example_inputs(self, batch_size: int, tokens: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Random inputs (``bench``, ``doctor``): per branch, ``tokens`` anchors and ``tokens`` queries."""
         specs = [TokenSpec(name=n, size=tokens) for b in self.branches for n in (self.anchors(b), f"{b}_queries")]
-        return (torch.randn(batch_size, len(specs) * tokens, self.config.hidden_dim), specs), {}
+        return (torch.randn(batch_size, len(specs) * tokens, self.config.hidden_dim),), {"token_specs": specs}
 
     @property
     def branches(self) -> list[str]:

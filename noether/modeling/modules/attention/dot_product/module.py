@@ -31,15 +31,18 @@ class QKVAttention(MultiHeadAttentionBase):
 class DotProductAttention(QKVAttention):
     """Multi-head self-attention through ``F.scaled_dot_product_attention``."""
 
+    accepts = frozenset({"attn_mask", "key_padding_mask", "freqs"})
+    legacy_positional = ("attn_mask", "freqs")
+
     def __init__(self, config: AttentionConfig, *, device: Device = None, dtype: torch.dtype | None = None) -> None:
         super().__init__(DotProductAttentionConfig.coerce(config))
 
     def forward(
         self,
         x: torch.Tensor,
+        *,
         attn_mask: torch.Tensor | None = None,
         freqs: Freqs | None = None,
-        *,
         key_padding_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``x`` (batch, tokens, hidden) -> same shape.
@@ -52,7 +55,9 @@ class DotProductAttention(QKVAttention):
         self.check_input("x", x)
         self.check_freqs(freqs=freqs)
         batch, tokens, _ = x.shape
-        mask = sdpa_mask(type(self).__name__, attn_mask, key_padding_mask, batch, self.num_heads, tokens, tokens)
+        mask = sdpa_mask(
+            type(self).__name__, attn_mask, key_padding_mask, batch, self.num_heads, tokens, tokens, x.device
+        )
         q, k, v = self.split_heads(self.qkv(x), 3)
         q = self.rotate(self.norm_q(q), freqs)
         k = self.rotate(self.norm_k(k), freqs)

@@ -1,6 +1,6 @@
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
-from typing import Any, NamedTuple, TypeVar, cast
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, ClassVar, NamedTuple, TypeVar, cast
 
 import torch
 
@@ -8,7 +8,7 @@ from noether.core.schemas.modules.attention import AttentionConfig, AttentionPat
 from noether.modeling.functional.rope import Freqs, token_slice
 from noether.modeling.modules.attention.dot_product.module import QKVAttention
 from noether.modeling.modules.attention.kv_cache import KVCache
-from noether.modeling.modules.attention.masks import check_attn_mask, check_key_padding_mask, legacy_padding, merge
+from noether.modeling.modules.attention.masks import check_attn_mask, check_key_padding_mask, merge
 from noether.modeling.modules.attention.mixed.config import MixedAttentionConfig
 from noether.modeling.modules.attention.mixed.layout import (
     Group,
@@ -57,6 +57,10 @@ class MixedAttention(QKVAttention):
     evaluated in chunks against cached anchors.
     """
 
+    accepts = frozenset({"token_specs", "attention_patterns", "attn_mask", "key_padding_mask", "freqs", "kv_cache"})
+    legacy_positional = ("token_specs", "attention_patterns", "attention_mask", "freqs", "kv_cache")
+    legacy_names: ClassVar[Mapping[str, str]] = {"attention_mask": "key_padding_mask"}
+
     def __init__(self, config: AttentionConfig, *, device: Device = None, dtype: torch.dtype | None = None) -> None:
         super().__init__(MixedAttentionConfig.coerce(config))
         self._layouts: dict[tuple[Any, ...], TokenLayout] = {}
@@ -65,17 +69,19 @@ class MixedAttention(QKVAttention):
         """Random inputs (``bench``, ``doctor``): two groups of ``tokens``, each attending to itself and the other."""
         specs = [TokenSpec(name="a", size=tokens), TokenSpec(name="b", size=tokens)]
         patterns = [AttentionPattern(query_tokens=["a", "b"], key_value_tokens=["a", "b"])]
-        return (torch.randn(batch_size, 2 * tokens, self.hidden_dim), specs, patterns), {}
+        return (torch.randn(batch_size, 2 * tokens, self.hidden_dim),), {
+            "token_specs": specs,
+            "attention_patterns": patterns,
+        }
 
     def forward(
         self,
         x: torch.Tensor,
+        *,
         token_specs: TokenSpecs,
         attention_patterns: Patterns,
-        attention_mask: torch.Tensor | None = None,
         freqs: Freqs | None = None,
         kv_cache: KVCache | None = None,
-        *,
         attn_mask: torch.Tensor | None = None,
         key_padding_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
@@ -85,7 +91,6 @@ class MixedAttention(QKVAttention):
         ``x`` (broadcastable to (batch, heads, tokens, tokens)); each pattern
         uses its rows and columns. ``key_padding_mask``: bool (batch, tokens),
         True for real tokens of ``x`` (cached tokens are always real).
-        ``attention_mask`` is the deprecated name of ``key_padding_mask``.
         ``freqs``: RoPE rotations of the tokens in ``x`` when ``use_rope``.
         Returns (batch, tokens, hidden).
         """
@@ -95,10 +100,8 @@ class MixedAttention(QKVAttention):
         specs, patterns = as_token_specs(token_specs), as_patterns(attention_patterns)
         layout = self._layout(owner, specs, patterns, x.shape[1])
         batch, tokens, _ = x.shape
-        if attention_mask is not None:
-            key_padding_mask = legacy_padding(owner, attention_mask, key_padding_mask, batch, tokens)
-        check_key_padding_mask(owner, key_padding_mask, batch, tokens)
-        check_attn_mask(owner, attn_mask, batch, self.num_heads, tokens, tokens)
+        check_key_padding_mask(owner, key_padding_mask, batch, tokens, x.device)
+        check_attn_mask(owner, attn_mask, batch, self.num_heads, tokens, tokens, x.device)
         if layout.cached and kv_cache is None:
             raise ValueError(
                 f"{owner}: token groups {list(layout.cached)} have size=None, so their keys/values must come "

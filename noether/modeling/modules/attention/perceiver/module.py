@@ -14,6 +14,11 @@ from noether.modeling.modules.factory import Device
 class PerceiverAttention(MultiHeadAttentionBase):
     """Multi-head cross-attention (Perceiver, Jaegle et al. 2021): ``q`` attends to ``kv``."""
 
+    inputs = ("q", "kv")
+    accepts = frozenset({"attn_mask", "key_padding_mask", "q_freqs", "k_freqs"})
+    needs_kv = True
+    legacy_positional = ("attn_mask", "q_freqs", "k_freqs")
+
     kv: nn.Linear
     q: nn.Linear
 
@@ -32,10 +37,10 @@ class PerceiverAttention(MultiHeadAttentionBase):
         self,
         q: torch.Tensor,
         kv: torch.Tensor,
+        *,
         attn_mask: torch.Tensor | None = None,
         q_freqs: Freqs | None = None,
         k_freqs: Freqs | None = None,
-        *,
         key_padding_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``q`` (batch, queries, hidden), ``kv`` (batch, keys, kv_dim) -> (batch, queries, hidden).
@@ -53,7 +58,9 @@ class PerceiverAttention(MultiHeadAttentionBase):
             raise ValueError(f"PerceiverAttention: q has batch size {q.shape[0]} but kv has {kv.shape[0]}")
         self.check_freqs(q_freqs=q_freqs, k_freqs=k_freqs)
         batch, queries, keys = q.shape[0], q.shape[1], kv.shape[1]
-        mask = sdpa_mask(type(self).__name__, attn_mask, key_padding_mask, batch, self.num_heads, queries, keys)
+        mask = sdpa_mask(
+            type(self).__name__, attn_mask, key_padding_mask, batch, self.num_heads, queries, keys, q.device
+        )
         query = self.rotate(self.norm_q(self.split_heads(self.q(q), 1)[0]), q_freqs)
         key, value = self.split_heads(self.kv(kv), 2)
         key = self.rotate(self.norm_k(key), k_freqs)

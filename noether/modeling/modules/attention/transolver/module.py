@@ -1,14 +1,17 @@
-from typing import cast
+from collections.abc import Mapping
+from typing import ClassVar, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from noether.compat.calls import renamed
 from noether.core.schemas.modules.attention import AttentionConfig
 from noether.core.types import InitWeightsMode
+from noether.modeling.contract import InputError
 from noether.modeling.functional.init import base_mode, check_init_mode
 from noether.modeling.modules.attention.heads import check_dtype
-from noether.modeling.modules.attention.masks import legacy_padding
+from noether.modeling.modules.attention.masks import check_key_padding_mask
 from noether.modeling.modules.attention.transolver.config import TransolverAttentionConfig
 from noether.modeling.modules.factory import Device, FactoryModule
 from noether.modeling.modules.layers.linear_projection.config import LinearProjectionConfig
@@ -33,8 +36,13 @@ class SliceAttention(FactoryModule):
     Tokens are softly assigned to ``num_slices`` slices per head; each slice token
     is the weighted mean of its tokens, slice tokens attend to each other, and
     every token gathers the result back with its assignment weights. Cost is
-    linear in the number of tokens.
+    linear in the number of tokens. Slices have no query-key scores: padding is
+    ``key_padding_mask`` (1.x passed it as a (batch, tokens) ``attn_mask``).
     """
+
+    accepts = frozenset({"key_padding_mask"})
+    legacy_positional = ("attn_mask",)
+    legacy_names: ClassVar[Mapping[str, str]] = {"attn_mask": "key_padding_mask"}
 
     def __init__(
         self, config: TransolverAttentionConfig, *, device: Device = None, dtype: torch.dtype | None = None
@@ -55,15 +63,12 @@ class SliceAttention(FactoryModule):
         batch, tokens, _ = x.shape
         return x.view(batch, tokens, self.num_heads, self.head_dim).transpose(1, 2)
 
-    def key_padding(
-        self, x: torch.Tensor, attn_mask: torch.Tensor | None, key_padding_mask: torch.Tensor | None
-    ) -> torch.Tensor | None:
-        """Checks ``x`` and returns its key padding (1.x's (batch, tokens) ``attn_mask`` included)."""
+    def check_inputs(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None) -> None:
         name = type(self).__name__
         if x.ndim != 3 or x.shape[-1] != self.hidden_dim:
-            raise ValueError(f"{name}: x must have shape (batch, tokens, {self.hidden_dim}), got {tuple(x.shape)}")
+            raise InputError(f"{name}: x must have shape (batch, tokens, {self.hidden_dim}), got {tuple(x.shape)}")
         check_dtype(name, "x", x, next(self.parameters()))
-        return legacy_padding(name, attn_mask, key_padding_mask, x.shape[0], x.shape[1])
+        check_key_padding_mask(name, key_padding_mask, x.shape[0], x.shape[1], x.device)
 
     @staticmethod
     def drop_padding(weights: torch.Tensor, key_padding_mask: torch.Tensor | None) -> torch.Tensor:
@@ -119,20 +124,18 @@ class TransolverAttention(SliceAttention):
         Padding tokens (False in ``key_padding_mask``) get zero weight. ``num_input_points``
         is the token count of ``x`` (1.x's signature).
         """
-        key_padding_mask = self.key_padding(x, attn_mask, key_padding_mask)
+        key_padding_mask = renamed(type(self), {"attn_mask": attn_mask, "key_padding_mask": key_padding_mask}).get(
+            "key_padding_mask"
+        )
+        self.check_inputs(x, key_padding_mask)
         if x.shape[1] != num_input_points:
             raise ValueError(f"{type(self).__name__}: x has {x.shape[1]} tokens, num_input_points={num_input_points}")
         weights = F.softmax(self.in_project_slice(self.heads(self.in_project_x(x))) / self.temperature, dim=-1)
         weights = self.drop_padding(weights, key_padding_mask)
         return self.pool(self.heads(self.in_project_fx(x)), weights), weights
 
-    def forward(
-        self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, *, key_padding_mask: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """``x`` (batch, tokens, hidden) -> same shape; ``key_padding_mask``: bool (batch, tokens), True = real.
-
-        ``attn_mask`` takes only 1.x's (batch, tokens) form, deprecated: slices have no query-key scores.
-        """
-        slices, weights = self.create_slices(x, x.shape[1], attn_mask, key_padding_mask=key_padding_mask)
+    def forward(self, x: torch.Tensor, *, key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``x`` (batch, tokens, hidden) -> same shape; ``key_padding_mask``: bool (batch, tokens), True = real."""
+        slices, weights = self.create_slices(x, x.shape[1], key_padding_mask=key_padding_mask)
         result: torch.Tensor = self.proj_dropout(self.proj(self.attend_slices(slices, weights, self.qkv)))
         return result

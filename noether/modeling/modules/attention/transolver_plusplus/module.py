@@ -63,14 +63,9 @@ class TransolverPlusPlusAttention(SliceAttention):
         if mode == "truncnormal002-identity":
             zero_(self.to_out[0])
 
-    def forward(
-        self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, *, key_padding_mask: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """``x`` (batch, tokens, hidden) -> same shape; ``key_padding_mask``: bool (batch, tokens), True = real.
-
-        ``attn_mask`` takes only 1.x's (batch, tokens) form, deprecated: slices have no query-key scores.
-        """
-        key_padding_mask = self.key_padding(x, attn_mask, key_padding_mask)
+    def forward(self, x: torch.Tensor, *, key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``x`` (batch, tokens, hidden) -> same shape; ``key_padding_mask``: bool (batch, tokens), True = real."""
+        self.check_inputs(x, key_padding_mask)
         features = self.heads(self.in_project_x(x))
         temperature = self.bias if self.proj_temperature is None else self.proj_temperature(features) + self.bias
         logits = self.in_project_slice(features)

@@ -5,7 +5,7 @@ import torch
 
 from noether.modeling.functional.modulation import modulate_scale_shift
 from noether.modeling.functional.rope import Freqs
-from noether.modeling.modules.blocks.base import AttentionCall, ResidualBlock, call_arguments
+from noether.modeling.modules.blocks.base import ResidualBlock
 from noether.modeling.modules.blocks.perceiver.config import PerceiverBlockConfig
 from noether.modeling.modules.factory import Device
 
@@ -14,8 +14,13 @@ class PerceiverBlock(ResidualBlock):
     """Pre-norm cross-attention block: ``q`` attends to ``kv`` (width ``kv_dim``), then an MLP.
 
     Conditioned, the modulation also scales and shifts the key/values (8 * hidden
-    wide, the layout of 1.x checkpoints).
+    wide, the layout of 1.x checkpoints). 1.x's ``block(q, kv, condition,
+    attn_kwargs)`` is adapted by :mod:`noether.compat.calls`.
     """
+
+    inputs = ("q", "kv")
+    needs_kv = True
+    legacy_positional = ("condition", "attn_kwargs")
 
     def __init__(
         self,
@@ -35,26 +40,22 @@ class PerceiverBlock(ResidualBlock):
         self.norm1q = self.layer_norm(config, config.hidden_dim)
         self.norm1kv = self.layer_norm(config, kv_dim)
         self.attn = build_attention({**config.attention_options(), "kv_dim": kv_dim}, name=config.attention_constructor)
-        self._call = AttentionCall(type(self).__name__, config.attention_constructor, self.attn)
+        self.declare(config.attention_constructor, self.attn)
 
     def forward(
         self,
         q: torch.Tensor,
         kv: torch.Tensor,
-        condition: torch.Tensor | None = None,
-        attn_kwargs: Mapping[str, Any] | None = None,
         *,
+        condition: torch.Tensor | None = None,
         attn_mask: torch.Tensor | None = None,
         key_padding_mask: torch.Tensor | None = None,
         q_freqs: Freqs | None = None,
         k_freqs: Freqs | None = None,
     ) -> torch.Tensor:
-        """``q`` (batch, queries, hidden), ``kv`` (batch, keys, kv_dim) -> (batch, queries, hidden).
-
-        ``attn_kwargs`` (1.x) holds the same keywords, or keywords of the attention itself.
-        """
+        """``q`` (batch, queries, hidden), ``kv`` (batch, keys, kv_dim) -> (batch, queries, hidden)."""
         given = {"attn_mask": attn_mask, "key_padding_mask": key_padding_mask, "q_freqs": q_freqs, "k_freqs": k_freqs}
-        kwargs = self._call.kwargs(call_arguments(type(self).__name__, given, attn_kwargs))
+        kwargs = self._call.kwargs(given)
 
         def attend(mods: Sequence[torch.Tensor]) -> torch.Tensor:
             query, keys = self.norm1q(q), self.norm1kv(kv)

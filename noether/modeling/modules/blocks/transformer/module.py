@@ -7,7 +7,7 @@ from noether.core.schemas.modules.attention import AttentionPattern, TokenSpec
 from noether.modeling.functional.modulation import modulate_scale_shift
 from noether.modeling.functional.rope import Freqs
 from noether.modeling.modules.attention.kv_cache import KVCache
-from noether.modeling.modules.blocks.base import AttentionCall, ResidualBlock, call_arguments
+from noether.modeling.modules.blocks.base import ResidualBlock
 from noether.modeling.modules.blocks.transformer.config import TransformerBlockConfig
 from noether.modeling.modules.factory import Device
 
@@ -19,10 +19,12 @@ class TransformerBlock(ResidualBlock):
 
     ``token_specs``, ``attention_patterns``, ``attn_mask``, ``key_padding_mask``,
     ``freqs`` and ``kv_cache`` are passed through to the attention, which must
-    accept those given (the mask contract: :mod:`noether.modeling.modules.attention.masks`). Both call
-    forms work: ``block(x, condition, attn_kwargs)`` as in emmiai-noether 1.x, and
-    ``block(x, token_specs, condition=..., freqs=...)``.
+    declare those given (:mod:`noether.modeling.contract`); the block ``accepts``
+    what its attention does, and ``condition``. 1.x's ``block(x, condition,
+    attn_kwargs)`` is adapted by :mod:`noether.compat.calls`.
     """
+
+    legacy_positional = ("condition", "attn_kwargs")
 
     def __init__(
         self,
@@ -40,13 +42,11 @@ class TransformerBlock(ResidualBlock):
 
         self.norm1 = self.layer_norm(config, config.hidden_dim)
         self.attention_block = build_attention(config.attention_options(), name=config.attention_constructor)
-        self._call = AttentionCall(type(self).__name__, config.attention_constructor, self.attention_block)
+        self.declare(config.attention_constructor, self.attention_block)
 
     def forward(
         self,
         x: torch.Tensor,
-        condition_or_specs: torch.Tensor | TokenSpecs | None = None,
-        attn_kwargs: Mapping[str, Any] | None = None,
         *,
         condition: torch.Tensor | None = None,
         token_specs: TokenSpecs | None = None,
@@ -56,23 +56,10 @@ class TransformerBlock(ResidualBlock):
         freqs: Freqs | None = None,
         kv_cache: KVCache | None = None,
     ) -> torch.Tensor:
-        """``x`` (batch, tokens, hidden) -> same shape; ``condition`` (batch, condition_dim) when conditioned.
-
-        The second positional argument is the condition when it is a tensor (1.x's
-        ``block(x, condition, attn_kwargs)``), else the token specs (``block(x, specs, ...)``).
-        ``attn_kwargs`` (1.x) holds the same keywords, or keywords of the attention itself.
-        """
-        if condition_or_specs is not None:
-            positional = "condition" if isinstance(condition_or_specs, torch.Tensor) else "token_specs"
-            if (condition if positional == "condition" else token_specs) is not None:
-                raise ValueError(f"{type(self).__name__}: {positional} given twice (positionally and by keyword)")
-            if positional == "condition":
-                condition = condition_or_specs  # type: ignore[assignment]
-            else:
-                token_specs = condition_or_specs  # type: ignore[assignment]
+        """``x`` (batch, tokens, hidden) -> same shape; ``condition`` (batch, condition_dim) when conditioned."""
         given = {"token_specs": token_specs, "attention_patterns": attention_patterns, "attn_mask": attn_mask,
                  "key_padding_mask": key_padding_mask, "freqs": freqs, "kv_cache": kv_cache}  # fmt: skip
-        kwargs = self._call.kwargs(call_arguments(type(self).__name__, given, attn_kwargs))
+        kwargs = self._call.kwargs(given)
 
         def attend(mods: Sequence[torch.Tensor]) -> torch.Tensor:
             h = self.norm1(x)
@@ -81,20 +68,11 @@ class TransformerBlock(ResidualBlock):
 
         return self.residual(x, attend, condition)
 
-    def accepts(self, keyword: str) -> bool:
-        """Whether the attention takes the block keyword ``keyword`` (say ``freqs`` or ``token_specs``)."""
-        return self._call.accepts(keyword)
-
-    @property
-    def can_prefill(self) -> bool:
-        """Whether the attention can cache keys/values without attending (anchor attention can)."""
-        return callable(getattr(self.attention_block, "prefill_kv", None))
-
     def prefill_kv(
         self,
         x: torch.Tensor,
-        token_specs: TokenSpecs,
         *,
+        token_specs: TokenSpecs,
         kv_cache: KVCache,
         condition: torch.Tensor | None = None,
         freqs: Freqs | None = None,
@@ -108,7 +86,7 @@ class TransformerBlock(ResidualBlock):
         if not self.can_prefill:
             raise TypeError(
                 f"{type(self).__name__}: attention {self.config.attention_constructor!r} "
-                f"({type(self.attention_block).__name__}) cannot prefill a KV cache (it has no prefill_kv); "
+                f"({type(self.attention_block).__name__}) cannot prefill a KV cache (it does not declare can_prefill); "
                 "anchor attention can"
             )
         mods = self.modulations(condition)
@@ -119,6 +97,6 @@ class TransformerBlock(ResidualBlock):
 
         kwargs = self._call.kwargs({"freqs": freqs})
         aliases: dict[str, str] = self.attention_block.prefill_kv(
-            x, token_specs, kv_cache=kv_cache, prepare=prepare, chunk_size=chunk_size, **kwargs
+            x, token_specs=token_specs, kv_cache=kv_cache, prepare=prepare, chunk_size=chunk_size, **kwargs
         )
         return aliases

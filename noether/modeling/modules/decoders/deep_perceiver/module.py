@@ -4,6 +4,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from noether.modeling.contract import InputError
+from noether.modeling.functional.rope import Freqs
 from noether.modeling.modules.blocks.perceiver.module import PerceiverBlock
 from noether.modeling.modules.decoders.deep_perceiver.config import DeepPerceiverDecoderConfig
 from noether.modeling.modules.factory import Device, FactoryModule
@@ -13,8 +15,14 @@ class DeepPerceiverDecoder(FactoryModule):
     """``depth`` Perceiver blocks: queries attend to ``kv`` (cross-attention only), each block refining them.
 
     Queries never attend to each other, so any subset of them decodes to the same
-    values: query points can be decoded in chunks.
+    values: query points can be decoded in chunks. 1.x's ``decoder(kv, queries,
+    attn_kwargs, condition)`` is adapted by :mod:`noether.compat.calls`.
     """
+
+    inputs = ("kv", "queries")
+    needs_kv = True
+    accepts = frozenset({"condition", "attn_mask", "key_padding_mask", "q_freqs", "k_freqs"})
+    legacy_positional = ("attn_kwargs", "condition")
 
     def __init__(
         self,
@@ -32,15 +40,21 @@ class DeepPerceiverDecoder(FactoryModule):
         self,
         kv: torch.Tensor,
         queries: torch.Tensor,
-        attn_kwargs: Mapping[str, Any] | None = None,
+        *,
         condition: torch.Tensor | None = None,
+        attn_mask: torch.Tensor | None = None,
+        key_padding_mask: torch.Tensor | None = None,
+        q_freqs: Freqs | None = None,
+        k_freqs: Freqs | None = None,
     ) -> torch.Tensor:
         """``kv`` (batch, tokens, kv_dim), ``queries`` (batch, queries, hidden) -> (batch, queries, hidden)."""
         for name, tensor in (("kv", kv), ("queries", queries)):
             if tensor.ndim != 3:
-                raise ValueError(
+                raise InputError(
                     f"DeepPerceiverDecoder: {name} must be (batch, tokens, features), got {tuple(tensor.shape)}"
                 )
+        given = {"attn_mask": attn_mask, "key_padding_mask": key_padding_mask, "q_freqs": q_freqs, "k_freqs": k_freqs}
+        kwargs = {key: value for key, value in given.items() if value is not None}
         for block in self.blocks:
-            queries = block(queries, kv, condition, attn_kwargs)
+            queries = block(queries, kv, condition=condition, **kwargs)
         return queries
