@@ -14,7 +14,10 @@
 """
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
+
+if TYPE_CHECKING:
+    import torch
 
 KEYWORDS: Mapping[str, str] = {
     "attn_mask": "F.scaled_dot_product_attention's mask: bool (True = may attend) or float (added to the scores), "
@@ -73,3 +76,50 @@ def capabilities(module: Any) -> Capabilities:
         needs_kv=bool(getattr(module, "needs_kv", False)),
         can_prefill=bool(getattr(module, "can_prefill", False)),
     )
+
+
+Kind = Literal["float", "int", "bool"]
+
+
+def check_tensor(
+    owner: str,
+    name: str,
+    value: Any,
+    dims: str,
+    sizes: dict[str, int] | None = None,
+    *,
+    kind: Kind = "float",
+    like: "torch.Tensor | None" = None,
+) -> dict[str, int]:
+    """Check an input at the boundary; return its sizes by dimension name.
+
+    ``dims`` names the dimensions (``"batch points dims"``); a name with a size in ``sizes``
+    must have that size, and the sizes this input has are added there, so the next input is
+    held to them (batch agreement). ``kind``: float, int or bool elements; ``like``: a tensor
+    (a weight) whose device the input must share and, for floats, whose dtype it must have
+    unless autocast is on. Raises :class:`InputError` naming the input, what was expected and
+    what was given.
+    """
+    import torch
+
+    names = dims.split()
+    sizes = {} if sizes is None else sizes
+    expected = ", ".join(f"{n}={sizes[n]}" if n in sizes else n for n in names)
+    if not isinstance(value, torch.Tensor):
+        raise InputError(f"{owner}: {name} must be a tensor ({expected}), got {type(value).__name__}")
+    shape = tuple(value.shape)
+    if len(shape) != len(names) or any(n in sizes and sizes[n] != s for n, s in zip(names, shape, strict=False)):
+        raise InputError(f"{owner}: {name} must have shape ({expected}), got {shape}")
+    is_kind = {"float": value.is_floating_point(), "int": not value.is_floating_point() and value.dtype != torch.bool
+               and not value.is_complex(), "bool": value.dtype == torch.bool}[kind]  # fmt: skip
+    if not is_kind:
+        raise InputError(f"{owner}: {name} must hold {kind} values, got {value.dtype}")
+    if like is not None:
+        if value.device != like.device:
+            raise InputError(f"{owner}: {name} is on {value.device}, the module on {like.device}; put it on "
+                             f"{like.device}")  # fmt: skip
+        if kind == "float" and value.dtype != like.dtype and not torch.is_autocast_enabled(value.device.type):
+            raise InputError(f"{owner}: {name} is {value.dtype}, the module's weights {like.dtype}; convert one "
+                             "of them, or run under torch.autocast")  # fmt: skip
+    sizes.update(zip(names, shape, strict=True))
+    return sizes

@@ -75,7 +75,7 @@ class TestDotProduct:
             DotProductAttention(cfg())(torch.randn(1, 4, D), freqs=freqs_for(4, 1))
 
     def test_input_shape_error(self):
-        with pytest.raises(ValueError, match=r"x must have shape \(batch, tokens, 24\), got \(2, 4, 12\)"):
+        with pytest.raises(ValueError, match=r"x must have shape \(batch, tokens, width=24\), got \(2, 4, 12\)"):
             DotProductAttention(cfg())(torch.randn(2, 4, 12))
 
     def test_dropout_only_in_training(self):
@@ -113,7 +113,7 @@ class TestPerceiver:
 
     def test_errors(self):
         module = PerceiverAttention(cfg(kv_dim=10))
-        with pytest.raises(ValueError, match=r"kv must have shape \(batch, tokens, 10\)"):
+        with pytest.raises(ValueError, match=r"kv must have shape \(batch, tokens, width=10\)"):
             module(torch.randn(2, 5, D), torch.randn(2, 9, D))
         with pytest.raises(ValueError, match="q has batch size 2 but kv has 3"):
             module(torch.randn(2, 5, D), torch.randn(3, 9, 10))

@@ -54,7 +54,9 @@ def test_blocks_stacks_and_decoders_declare_what_they_pass_on():
 def test_input_errors_are_value_and_assertion_errors():
     module = build_attention({"attention": "dot_product", "hidden_dim": D, "num_heads": H})
     for caught in (ValueError, AssertionError, InputError):
-        with pytest.raises(caught, match=r"DotProductAttention: x must have shape \(batch, tokens, 16\), got \(2, 5\)"):
+        with pytest.raises(
+            caught, match=r"DotProductAttention: x must have shape \(batch, tokens, width=16\), got \(2, 5\)"
+        ):
             module(torch.randn(2, 5))
 
 

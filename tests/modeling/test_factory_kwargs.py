@@ -108,7 +108,7 @@ def test_a_dtype_that_is_not_floating_point_is_refused():
 
 def test_an_input_on_another_device_is_our_error_naming_both():
     module = DotProductAttention(BUILDS[DotProductAttention], device="meta")
-    with pytest.raises(ValueError, match=r"DotProductAttention: x is on cpu but the module is on meta; move one"):
+    with pytest.raises(ValueError, match=r"DotProductAttention: x is on cpu, the module on meta; put it on meta"):
         module(torch.randn(1, 3, D))
     assert module(torch.randn(1, 3, D, device="meta")).device.type == "meta"
 

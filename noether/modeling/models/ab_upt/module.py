@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from noether.modeling.checkpoint import Checkpointable
+from noether.modeling.contract import InputError, check_tensor
 from noether.modeling.distributed import Gather, check_gather, rank_and_world, run_split
 from noether.modeling.models.ab_upt.config import BRANCHES, AnchorBranchedUPTConfig, field_slices
 from noether.modeling.modules.attention.kv_cache import KVCache
@@ -164,6 +165,74 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
         slices = field_slices(self.data_specs.output_dims(branch))
         return {f"{prefix}{branch}_{name}": predictions[..., s] for name, s in slices.items()}
 
+    # -- the boundary -------------------------------------------------------------------------------
+
+    def check_inputs(
+        self,
+        geometry_position: torch.Tensor,
+        geometry_supernode_idx: torch.Tensor,
+        geometry_batch_idx: torch.Tensor | None,
+        surface_anchor_position: torch.Tensor,
+        volume_anchor_position: torch.Tensor,
+        geometry_design_parameters: torch.Tensor | None = None,
+        inflow_design_parameters: torch.Tensor | None = None,
+        query_surface_position: torch.Tensor | None = None,
+        query_volume_position: torch.Tensor | None = None,
+    ) -> None:
+        """Every input of ``forward`` and ``stream`` against the model and the others, before any work:
+        shapes, batch agreement, dtypes, devices and the index ranges of the geometry."""
+        owner, weight = type(self).__name__, next(self.parameters())
+        sizes = {"dims": self.data_specs.position_dim}
+        for name, value in (("surface_anchor_position", surface_anchor_position),
+                            ("volume_anchor_position", volume_anchor_position),
+                            ("query_surface_position", query_surface_position),
+                            ("query_volume_position", query_volume_position)):  # fmt: skip
+            if value is not None or "anchor" in name:
+                check_tensor(owner, name, value, f"batch {name} dims", sizes, like=weight)
+        features = 0
+        for name, value in (("geometry_design_parameters", geometry_design_parameters),
+                            ("inflow_design_parameters", inflow_design_parameters)):  # fmt: skip
+            if value is not None:
+                dims = f"batch {name}" if value.ndim != 3 else f"batch one {name}"
+                features += check_tensor(owner, name, value, dims, {"batch": sizes["batch"], "one": 1}, like=weight)[
+                    name
+                ]
+        if features != (self.data_specs.condition_dim or 0):
+            raise InputError(
+                f"{owner}: the design parameters have {features} features in all, the model's conditioning_dims "
+                f"{self.data_specs.conditioning_dims or {}} {self.data_specs.condition_dim or 0}"
+            )
+        if self.use_geometry_branch:
+            self._check_geometry(geometry_position, geometry_supernode_idx, geometry_batch_idx, sizes["batch"])
+
+    def _check_geometry(
+        self, position: torch.Tensor, supernode_idx: torch.Tensor, batch_idx: torch.Tensor | None, batch: int
+    ) -> None:
+        owner, weight = type(self).__name__, next(self.parameters())
+        points = check_tensor(owner, "geometry_position", position, "points dims",
+                              {"dims": self.data_specs.position_dim}, like=weight)["points"]  # fmt: skip
+        supernodes = check_tensor(
+            owner, "geometry_supernode_idx", supernode_idx, "supernodes", kind="int", like=position
+        )
+        if batch_idx is not None:
+            check_tensor(
+                owner, "geometry_batch_idx", batch_idx, "points", {"points": points}, kind="int", like=position
+            )
+        if torch.compiler.is_compiling():  # the ranges are data: checked by the eager call, never in a graph
+            return
+        for name, index, bound in (("geometry_supernode_idx", supernode_idx, points),
+                                   ("geometry_batch_idx", batch_idx, batch)):  # fmt: skip
+            if index is not None and index.numel() and (int(index.min()) < 0 or int(index.max()) >= bound):
+                raise InputError(f"{owner}: {name} must lie in [0, {bound}), got values from {int(index.min())} "
+                                 f"to {int(index.max())}")  # fmt: skip
+        samples = 1 if batch_idx is None else int(batch_idx.max()) + 1 if batch_idx.numel() else 0
+        if samples != batch or supernodes["supernodes"] % batch:
+            raise InputError(
+                f"{owner}: the geometry holds {samples} sample(s) (geometry_batch_idx) and "
+                f"{supernodes['supernodes']} supernodes, the anchors a batch of {batch}: every sample needs the "
+                "same number of supernodes"
+            )
+
     # -- one-shot -----------------------------------------------------------------------------------
 
     def forward(
@@ -184,7 +253,11 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
         Geometry: points (points, dims) of all samples, supernode indices, and the
         sample of each point (``geometry_batch_idx``). Anchors and queries: (batch,
         points, dims). ``kv_cache``: stores the anchors' keys/values for ``stream``.
+        Every input is checked first (:meth:`check_inputs`).
         """
+        self.check_inputs(geometry_position, geometry_supernode_idx, geometry_batch_idx, surface_anchor_position,
+                          volume_anchor_position, geometry_design_parameters, inflow_design_parameters,
+                          query_surface_position, query_volume_position)  # fmt: skip
         condition = self._prepare_condition(geometry_design_parameters, inflow_design_parameters)
         geometry = self.encode_geometry(geometry_position, geometry_supernode_idx, geometry_batch_idx,
                                         surface_anchor_position.shape[0], condition)  # fmt: skip
@@ -264,6 +337,9 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
         """
         check_gather(gather)
         check_compile(compile)
+        self.check_inputs(geometry_position, geometry_supernode_idx, geometry_batch_idx, surface_anchor_position,
+                          volume_anchor_position, geometry_design_parameters, inflow_design_parameters,
+                          query_surface_position, query_volume_position)  # fmt: skip
         shared = (geometry_position, geometry_supernode_idx, geometry_batch_idx, surface_anchor_position,
                   volume_anchor_position, geometry_design_parameters, inflow_design_parameters)  # fmt: skip
         queries = {"surface": query_surface_position, "volume": query_volume_position}

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from noether.core.schemas.modules.attention import AttentionConfig
-from noether.modeling.contract import InputError
+from noether.modeling.contract import InputError, check_tensor
 from noether.modeling.functional.init import init_linears
 from noether.modeling.functional.rope import Freqs, rope
 from noether.modeling.modules.factory import FactoryModule
@@ -55,12 +55,9 @@ class MultiHeadAttentionBase(FactoryModule):
         return x.transpose(1, 2).reshape(batch, tokens, heads * head_dim)
 
     def check_input(self, name: str, x: torch.Tensor, dim: int | None = None) -> None:
-        dim = self.hidden_dim if dim is None else dim
-        if x.ndim != 3 or x.shape[-1] != dim:
-            raise InputError(
-                f"{type(self).__name__}: {name} must have shape (batch, tokens, {dim}), got {tuple(x.shape)}"
-            )
-        check_dtype(type(self).__name__, name, x, self.proj.weight)
+        """``x`` (batch, tokens, ``dim``: hidden_dim by default) on the module's device, in its dtype (or autocast)."""
+        width = self.hidden_dim if dim is None else dim
+        check_tensor(type(self).__name__, name, x, "batch tokens width", {"width": width}, like=self.proj.weight)
 
     def check_freqs(self, **freqs: Freqs | None) -> None:
         if not self.use_rope and all(value is None for value in freqs.values()):
@@ -93,18 +90,3 @@ class MultiHeadAttentionBase(FactoryModule):
     def project_out(self, x: torch.Tensor) -> torch.Tensor:
         out: torch.Tensor = self.proj(x)
         return self.proj_dropout(out) if self.training else out  # eval: not even the module call
-
-
-def check_dtype(owner: str, name: str, x: torch.Tensor, weight: torch.Tensor) -> None:
-    """Inputs on the module's device and in its dtype, or any float dtype under autocast (which casts them)."""
-    if x.device != weight.device:
-        raise InputError(
-            f"{owner}: {name} is on {x.device} but the module is on {weight.device}; move one to the other "
-            f"({name}.to({str(weight.device)!r}) or module.to(...))"
-        )
-    if x.dtype == weight.dtype or (x.is_floating_point() and torch.is_autocast_enabled(x.device.type)):
-        return
-    raise InputError(
-        f"{owner}: {name} is {x.dtype} but the module's weights are {weight.dtype}; convert the input "
-        f"(x.to({weight.dtype})) or the module (module.to(...)), or run under torch.autocast"
-    )

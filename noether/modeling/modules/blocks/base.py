@@ -6,7 +6,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from noether.modeling.contract import InputError, capabilities
+from noether.modeling.contract import InputError, capabilities, check_tensor
 from noether.modeling.functional.modulation import modulate_gate, modulate_scale_shift
 from noether.modeling.modules.blocks.transformer.config import BlockOptions
 from noether.modeling.modules.factory import FactoryModule
@@ -89,7 +89,8 @@ class ResidualBlock(FactoryModule):
         affine = config.condition_dim is None
         return nn.LayerNorm(dim, eps=config.eps, elementwise_affine=affine, bias=affine and config.bias)
 
-    def modulations(self, condition: torch.Tensor | None) -> list[torch.Tensor] | None:
+    def modulations(self, condition: torch.Tensor | None, x: torch.Tensor) -> list[torch.Tensor] | None:
+        """The scales, shifts and gates of ``condition`` (batch, condition_dim), for ``x`` (its batch)."""
         name = type(self).__name__
         if self.modulation is None:
             if condition is not None:
@@ -97,9 +98,18 @@ class ResidualBlock(FactoryModule):
             return None
         if condition is None:
             raise InputError(f"{name} has condition_dim={self.condition_dim}: pass condition")
-        if condition.shape[-1] != self.condition_dim:
+        if condition.ndim == 2 and condition.shape[-1] != self.condition_dim:
             raise InputError(f"{name}: condition has {condition.shape[-1]} features, expected {self.condition_dim}")
+        sizes = {"batch": x.shape[0], "condition_dim": int(self.condition_dim or 0)}
+        check_tensor(name, "condition", condition, "batch condition_dim", sizes, like=self.reference_weight())
         return list(self.modulation(condition).chunk(2 * self.modulated_inputs + 4, dim=-1))
+
+    def check_input(self, name: str, x: torch.Tensor, width: int) -> None:
+        check_tensor(type(self).__name__, name, x, "batch tokens width", {"width": width}, like=self.reference_weight())
+
+    def reference_weight(self) -> torch.Tensor:
+        """A weight of the block, whose device and dtype its inputs share."""
+        return next(self.mlp.parameters())
 
     def residual(
         self,
@@ -112,7 +122,8 @@ class ResidualBlock(FactoryModule):
         ``attend`` gets the scales and shifts of the attention's inputs (empty when
         the block is not conditioned) and returns the attention's output.
         """
-        mods = self.modulations(condition)
+        self.check_input("q" if len(self.inputs) == 2 else "x", x, self.hidden_dim)
+        mods = self.modulations(condition, x)
         out: torch.Tensor
         if mods is None:
             x = x + self.drop_path1(self.ls1(attend(())))

@@ -8,9 +8,8 @@ from torch import nn
 from noether.compat.calls import renamed
 from noether.core.schemas.modules.attention import AttentionConfig
 from noether.core.types import InitWeightsMode
-from noether.modeling.contract import InputError
+from noether.modeling.contract import check_tensor
 from noether.modeling.functional.init import base_mode, check_init_mode
-from noether.modeling.modules.attention.heads import check_dtype
 from noether.modeling.modules.attention.masks import check_key_padding_mask
 from noether.modeling.modules.attention.transolver.config import TransolverAttentionConfig
 from noether.modeling.modules.factory import Device, FactoryModule
@@ -65,9 +64,7 @@ class SliceAttention(FactoryModule):
 
     def check_inputs(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None) -> None:
         name = type(self).__name__
-        if x.ndim != 3 or x.shape[-1] != self.hidden_dim:
-            raise InputError(f"{name}: x must have shape (batch, tokens, {self.hidden_dim}), got {tuple(x.shape)}")
-        check_dtype(name, "x", x, next(self.parameters()))
+        check_tensor(name, "x", x, "batch tokens width", {"width": self.hidden_dim}, like=next(self.parameters()))
         check_key_padding_mask(name, key_padding_mask, x.shape[0], x.shape[1], x.device)
 
     @staticmethod

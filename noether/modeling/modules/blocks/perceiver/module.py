@@ -3,6 +3,7 @@ from typing import Any
 
 import torch
 
+from noether.modeling.contract import check_tensor
 from noether.modeling.functional.modulation import modulate_scale_shift
 from noether.modeling.functional.rope import Freqs
 from noether.modeling.modules.blocks.base import ResidualBlock
@@ -54,6 +55,10 @@ class PerceiverBlock(ResidualBlock):
         k_freqs: Freqs | None = None,
     ) -> torch.Tensor:
         """``q`` (batch, queries, hidden), ``kv`` (batch, keys, kv_dim) -> (batch, queries, hidden)."""
+        self.check_input("q", q, self.hidden_dim)
+        kv_dim = self.config.kv_dim or self.hidden_dim
+        check_tensor(type(self).__name__, "kv", kv, "batch keys kv_dim", {"batch": q.shape[0], "kv_dim": kv_dim},
+                     like=self.reference_weight())  # fmt: skip
         given = {"attn_mask": attn_mask, "key_padding_mask": key_padding_mask, "q_freqs": q_freqs, "k_freqs": k_freqs}
         kwargs = self._call.kwargs(given)
 

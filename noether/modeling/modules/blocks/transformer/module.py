@@ -89,7 +89,7 @@ class TransformerBlock(ResidualBlock):
                 f"({type(self.attention_block).__name__}) cannot prefill a KV cache (it does not declare can_prefill); "
                 "anchor attention can"
             )
-        mods = self.modulations(condition)
+        mods = self.modulations(condition, x)
 
         def prepare(part: torch.Tensor) -> torch.Tensor:
             normed = self.norm1(part)
