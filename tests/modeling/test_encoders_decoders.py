@@ -109,7 +109,9 @@ class TestSupernodePooling:
         torch.testing.assert_close(
             module(pos, supernodes, batch, features.view(2, 20, 5)), expected, atol=1e-5, rtol=1e-5
         )
-        with pytest.raises(ValueError, match=r"input_features must be \(40, 5\) \(input_features_dim\), got \(40, 4\)"):
+        with pytest.raises(
+            ValueError, match=r"input_features must have shape \(points=40, input_features_dim=5\), got \(40, 4\)"
+        ):
             module(pos, supernodes, batch, torch.randn(40, 4))
         with pytest.raises(ValueError, match=r"input_features must be \(40, 5\) \(input_features_dim\), got None"):
             module(pos, supernodes, batch)

@@ -4,6 +4,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from noether.modeling.contract import InputError, check_tensor
 from noether.modeling.functional.geometric import knn, radius
 from noether.modeling.modules.encoders.supernode_pooling.config import SupernodePoolingConfig
 from noether.modeling.modules.factory import Device, FactoryModule
@@ -116,27 +117,31 @@ class SupernodePooling(FactoryModule):
         every sample must have the same number of supernodes. ``input_features``:
         (N, input_features_dim) or (batch, N // batch, input_features_dim).
         """
-        name = type(self).__name__
-        if input_pos.ndim != 2 or input_pos.shape[1] != self.pos_embed.input_dim:
-            raise ValueError(
-                f"{name}: input_pos must be (points, {self.pos_embed.input_dim}), got {tuple(input_pos.shape)}"
-            )
-        if supernode_idx.ndim != 1:
-            raise ValueError(
-                f"{name}: supernode_idx must be 1-d indices into input_pos, got {tuple(supernode_idx.shape)}"
-            )
+        name, weight = type(self).__name__, next(self.parameters(), None)  # none: identity messages
+        points = check_tensor(name, "input_pos", input_pos, "points input_dim",
+                              {"input_dim": self.pos_embed.input_dim}, like=weight)  # fmt: skip
+        supernodes = check_tensor(name, "supernode_idx", supernode_idx, "supernodes", kind="int", like=input_pos)
+        if batch_idx is not None:
+            check_tensor(name, "batch_idx", batch_idx, "points", dict(points), kind="int", like=input_pos)
         if input_features is not None and input_features.ndim == 3:
             input_features = input_features.flatten(0, 1)
-        if (input_features is None) != (self.input_features_dim is None) or (
-            input_features is not None and tuple(input_features.shape) != (input_pos.shape[0], self.input_features_dim)
-        ):
+        if (input_features is None) != (self.input_features_dim is None):
+            want = "None" if self.input_features_dim is None else f"({points['points']}, {self.input_features_dim})"
             got = None if input_features is None else tuple(input_features.shape)
-            want = None if self.input_features_dim is None else (input_pos.shape[0], self.input_features_dim)
-            raise ValueError(f"{name}: input_features must be {want} (input_features_dim), got {got}")
-        batch_size = 1 if batch_idx is None else int(batch_idx.max()) + 1
-        if supernode_idx.shape[0] % batch_size:
-            raise ValueError(
-                f"{name}: {supernode_idx.shape[0]} supernodes do not split evenly into {batch_size} samples"
+            raise InputError(f"{name}: input_features must be {want} (input_features_dim), got {got}")
+        if input_features is not None:
+            check_tensor(name, "input_features", input_features, "points input_features_dim",
+                         {"points": points["points"], "input_features_dim": int(self.input_features_dim or 0)},
+                         like=weight)  # fmt: skip
+        for index_name, index, bound in (("supernode_idx", supernode_idx, points["points"]),
+                                         ("batch_idx", batch_idx, points["points"])):  # fmt: skip
+            if index is not None and index.numel() and (int(index.min()) < 0 or int(index.max()) >= bound):
+                raise InputError(f"{name}: {index_name} must lie in [0, {bound}), got values from {int(index.min())} "
+                                 f"to {int(index.max())}")  # fmt: skip
+        batch_size = 1 if batch_idx is None or not batch_idx.numel() else int(batch_idx.max()) + 1
+        if supernodes["supernodes"] % batch_size:
+            raise InputError(
+                f"{name}: {supernodes['supernodes']} supernodes do not split evenly into {batch_size} samples"
             )
         src_idx, dst_idx, local_dst_idx = self.compute_src_and_dst_indices(input_pos, supernode_idx, batch_idx)
         messages, supernode_embed = self.create_messages(input_pos, src_idx, dst_idx, supernode_idx, input_features)
