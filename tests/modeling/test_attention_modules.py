@@ -113,9 +113,9 @@ class TestPerceiver:
 
     def test_errors(self):
         module = PerceiverAttention(cfg(kv_dim=10))
-        with pytest.raises(ValueError, match=r"kv must have shape \(batch, tokens, width=10\)"):
+        with pytest.raises(ValueError, match=r"kv must have shape \(batch=2, keys, kv_dim=10\), got \(2, 9, 24\)"):
             module(torch.randn(2, 5, D), torch.randn(2, 9, D))
-        with pytest.raises(ValueError, match="q has batch size 2 but kv has 3"):
+        with pytest.raises(ValueError, match=r"kv must have shape \(batch=2, keys, kv_dim=10\), got \(3, 9, 10\)"):
             module(torch.randn(2, 5, D), torch.randn(3, 9, 10))
         with pytest.raises(ValueError, match="attn_mask must be a bool"):
             module(torch.randn(2, 5, D), torch.randn(2, 9, 10), attn_mask=torch.ones(2, 1, 1, 9, dtype=torch.long))

@@ -170,7 +170,7 @@ class TestDecoderConditionerNorm:
         out = decoder(kv, queries)
         torch.testing.assert_close(out, expected)
         torch.testing.assert_close(torch.cat([decoder(kv, queries[:, :3]), decoder(kv, queries[:, 3:])], 1), out)
-        with pytest.raises(ValueError, match=r"kv must be \(batch, tokens, features\), got \(2, 6\)"):
+        with pytest.raises(ValueError, match=r"kv must have shape \(batch, keys, kv_dim=6\), got \(2, 6\)"):
             decoder(torch.randn(2, 6), queries)
 
     def test_scalar_conditioner_equals_its_maths(self):

@@ -1,6 +1,10 @@
 """Rotary position embedding (RoPE, Su et al. 2021) for arbitrary coordinates."""
 
+from typing import Any
+
 import torch
+
+from noether.modeling.contract import InputError
 
 Freqs = torch.Tensor | tuple[torch.Tensor, ...]
 """RoPE rotations: cosines then sines of each feature pair's angle, (..., tokens, head_dim), real (what
@@ -29,6 +33,29 @@ def token_slice(freqs: Freqs, start: int, stop: int) -> Freqs:
     if isinstance(freqs, tuple):
         return tuple(f[..., start:stop, :] for f in freqs)
     return freqs[..., start:stop, :]
+
+
+def check_rotations(owner: str, name: str, freqs: Any, tokens: torch.Tensor, head_dim: int) -> None:
+    """``freqs`` fit the tokens of ``tokens`` (batch, tokens, ...) and heads of ``head_dim`` features: checked at
+    the boundary, before any projection. Any float dtype is taken (rotations are applied in float32)."""
+    parts = freqs if isinstance(freqs, tuple) else (freqs,)
+    if not parts or not all(isinstance(part, torch.Tensor) for part in parts):
+        raise InputError(f"{owner}: {name} must be rotations from RopeFrequency (a tensor), got {type(freqs).__name__}")
+    batch, count = tokens.shape[0], tokens.shape[1]
+    for part in parts:
+        shape = tuple(part.shape)
+        if part.device != tokens.device:
+            raise InputError(f"{owner}: {name} is on {part.device}, the inputs on {tokens.device}; put it on "
+                             f"{tokens.device}")  # fmt: skip
+        if not (part.is_floating_point() or (part.is_complex() and len(parts) == 1)):
+            raise InputError(f"{owner}: {name} must hold float (or 1.x's complex) rotations, got {part.dtype}")
+        width = head_dim // 2 if part.is_complex() else head_dim
+        if len(parts) == 1 and (len(shape) != 3 or shape[0] not in (1, batch) or shape[1:] != (count, width)):
+            raise InputError(f"{owner}: {name} must have shape (batch={batch} or 1, tokens={count}, {width}), "
+                             f"got {shape}")  # fmt: skip
+        if len(parts) > 1 and (len(shape) != 3 or shape[0] not in (1, batch) or shape[1] != count):
+            raise InputError(f"{owner}: {name} must have shape (batch={batch} or 1, tokens={count}, ...) per axis, "
+                             f"got {shape}")  # fmt: skip
 
 
 def rope(x: torch.Tensor, freqs: Freqs) -> torch.Tensor:

@@ -26,7 +26,7 @@ class ChunkedDotProductAttention(DotProductAttention):
     ) -> torch.Tensor:
         """As ``DotProductAttention``: the same masks, the same outputs."""
         self.check_input("x", x)
-        self.check_freqs(freqs=freqs)
+        self.check_freqs(freqs=(freqs, x))
         batch, tokens, _ = x.shape
         attn_mask = sdpa_mask(
             type(self).__name__, attn_mask, key_padding_mask, batch, self.num_heads, tokens, tokens, x.device

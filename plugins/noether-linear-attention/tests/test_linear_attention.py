@@ -38,7 +38,10 @@ def test_padding_mask():
     torch.testing.assert_close(out[1, :6], module(x[1:, :6])[0], atol=1e-5, rtol=1e-4)
     with pytest.warns(DeprecationWarning, match="LinearAttention: attn_mask is emmiai-noether 1.x's name of"):
         torch.testing.assert_close(module(x, mask), out)  # the earlier positional form
-    with pytest.warns(DeprecationWarning), pytest.raises(AssertionError, match="key_padding_mask must be a bool"):
+    with (
+        pytest.warns(DeprecationWarning, match="pass key_padding_mask"),
+        pytest.raises(AssertionError, match="key_padding_mask must be a bool"),
+    ):
         module(x, attn_mask=mask[:, None, None, :])  # no query-key scores for an SDPA mask to act on
 
 

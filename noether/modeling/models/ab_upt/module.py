@@ -189,18 +189,19 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
                             ("query_volume_position", query_volume_position)):  # fmt: skip
             if value is not None or "anchor" in name:
                 check_tensor(owner, name, value, f"batch {name} dims", sizes, like=weight)
-        features = 0
-        for name, value in (("geometry_design_parameters", geometry_design_parameters),
-                            ("inflow_design_parameters", inflow_design_parameters)):  # fmt: skip
-            if value is not None:
-                dims = f"batch {name}" if value.ndim != 3 else f"batch one {name}"
-                features += check_tensor(owner, name, value, dims, {"batch": sizes["batch"], "one": 1}, like=weight)[
-                    name
-                ]
+        pairs = (("geometry_design_parameters", geometry_design_parameters),
+                 ("inflow_design_parameters", inflow_design_parameters))  # fmt: skip
+        design = {name: value for name, value in pairs if value is not None}
+        for name, value in design.items():
+            rank = value.ndim if isinstance(value, torch.Tensor) else 2
+            check_tensor(owner, name, value, f"batch {name}" if rank != 3 else f"batch one {name}",
+                         {"batch": sizes["batch"], "one": 1}, like=weight)  # fmt: skip
+        features = sum(value.shape[-1] for value in design.values())
         if features != (self.data_specs.condition_dim or 0):
+            given = ", ".join(f"{name} {tuple(value.shape)}" for name, value in design.items()) or "none"
             raise InputError(
-                f"{owner}: the design parameters have {features} features in all, the model's conditioning_dims "
-                f"{self.data_specs.conditioning_dims or {}} {self.data_specs.condition_dim or 0}"
+                f"{owner}: the design parameters ({given}) have {features} features in all; the model's "
+                f"conditioning_dims {self.data_specs.conditioning_dims or {}} take {self.data_specs.condition_dim or 0}"
             )
         if self.use_geometry_branch:
             self._check_geometry(geometry_position, geometry_supernode_idx, geometry_batch_idx, sizes["batch"])

@@ -7,7 +7,7 @@ from torch import nn
 from noether.core.schemas.modules.attention import AttentionConfig
 from noether.modeling.contract import InputError, check_tensor
 from noether.modeling.functional.init import init_linears
-from noether.modeling.functional.rope import Freqs, rope
+from noether.modeling.functional.rope import Freqs, check_rotations, rope
 from noether.modeling.modules.factory import FactoryModule
 
 
@@ -59,7 +59,9 @@ class MultiHeadAttentionBase(FactoryModule):
         width = self.hidden_dim if dim is None else dim
         check_tensor(type(self).__name__, name, x, "batch tokens width", {"width": width}, like=self.proj.weight)
 
-    def check_freqs(self, **freqs: Freqs | None) -> None:
+    def check_freqs(self, **given_freqs: tuple[Freqs | None, torch.Tensor]) -> None:
+        """Each ``name=(freqs, tokens)``: given exactly when ``use_rope``, and fitting those tokens."""
+        freqs = {name: value for name, (value, _) in given_freqs.items()}
         if not self.use_rope and all(value is None for value in freqs.values()):
             return
         given = [name for name, value in freqs.items() if value is not None]
@@ -72,6 +74,8 @@ class MultiHeadAttentionBase(FactoryModule):
             raise InputError(
                 f"RoPE usage mismatch: {type(self).__name__} has use_rope=False but got {', '.join(given)}"
             )
+        for name, (value, tokens) in given_freqs.items():
+            check_rotations(type(self).__name__, name, value, tokens, self.head_dim)
 
     def norm_q(self, q: torch.Tensor) -> torch.Tensor:
         return q if self.q_norm is None else self.q_norm(q)

@@ -18,6 +18,9 @@ from noether.modeling.contract import InputError
 
 
 def check_device(owner: str, name: str, tensor: torch.Tensor | None, device: torch.device | None) -> None:
+    """A mask is a tensor on the inputs' device."""
+    if tensor is not None and not isinstance(tensor, torch.Tensor):
+        raise InputError(f"{owner}: {name} must be a tensor, got {type(tensor).__name__}")
     if tensor is not None and device is not None and tensor.device != device:
         raise InputError(f"{owner}: {name} is on {tensor.device}, the inputs on {device}; put it on {device}")
 

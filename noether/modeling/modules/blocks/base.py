@@ -98,8 +98,9 @@ class ResidualBlock(FactoryModule):
             return None
         if condition is None:
             raise InputError(f"{name} has condition_dim={self.condition_dim}: pass condition")
-        if condition.ndim == 2 and condition.shape[-1] != self.condition_dim:
-            raise InputError(f"{name}: condition has {condition.shape[-1]} features, expected {self.condition_dim}")
+        if isinstance(condition, torch.Tensor) and condition.ndim == 2 and condition.shape[-1] != self.condition_dim:
+            raise InputError(f"{name}: condition has {condition.shape[-1]} features, expected {self.condition_dim}; "
+                             f"got {tuple(condition.shape)}")  # fmt: skip
         sizes = {"batch": x.shape[0], "condition_dim": int(self.condition_dim or 0)}
         check_tensor(name, "condition", condition, "batch condition_dim", sizes, like=self.reference_weight())
         return list(self.modulation(condition).chunk(2 * self.modulated_inputs + 4, dim=-1))

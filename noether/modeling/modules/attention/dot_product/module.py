@@ -53,7 +53,7 @@ class DotProductAttention(QKVAttention):
         ``freqs``: RoPE rotations from ``RopeFrequency`` when ``use_rope``.
         """
         self.check_input("x", x)
-        self.check_freqs(freqs=freqs)
+        self.check_freqs(freqs=(freqs, x))
         batch, tokens, _ = x.shape
         mask = sdpa_mask(
             type(self).__name__, attn_mask, key_padding_mask, batch, self.num_heads, tokens, tokens, x.device

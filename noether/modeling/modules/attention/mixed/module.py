@@ -96,7 +96,7 @@ class MixedAttention(QKVAttention):
         """
         owner = type(self).__name__
         self.check_input("x", x)
-        self.check_freqs(freqs=freqs)
+        self.check_freqs(freqs=(freqs, x))
         specs, patterns = as_token_specs(token_specs), as_patterns(attention_patterns)
         layout = self._layout(owner, specs, patterns, x.shape[1])
         batch, tokens, _ = x.shape
@@ -187,7 +187,7 @@ class MixedAttention(QKVAttention):
         this needs one chunk's activations beyond the cache entry.
         """
         self.check_input("x", x)
-        self.check_freqs(freqs=freqs)
+        self.check_freqs(freqs=(freqs, x))
         layout = TokenLayout.build(type(self).__name__, as_token_specs(token_specs), None, x.shape[1])
         batch, tokens, _ = x.shape
         keys = kv_cache.empty(batch, tokens, self.num_heads, self.head_dim, x)

@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from noether.core.schemas.modules.attention import AttentionConfig
+from noether.modeling.contract import InputError, check_tensor
 from noether.modeling.functional.rope import Freqs
 from noether.modeling.modules.attention.heads import MultiHeadAttentionBase
 from noether.modeling.modules.attention.masks import sdpa_mask
@@ -50,13 +51,13 @@ class PerceiverAttention(MultiHeadAttentionBase):
         True for real ``kv`` tokens. ``q_freqs``/``k_freqs`` rotate queries and
         keys when ``use_rope``.
         """
-        self.check_input("q", q)
-        self.check_input("kv", kv, self.kv_dim)
+        name = type(self).__name__
+        sizes = check_tensor(name, "q", q, "batch queries hidden", {"hidden": self.hidden_dim}, like=self.proj.weight)
+        check_tensor(name, "kv", kv, "batch keys kv_dim", {"batch": sizes["batch"], "kv_dim": self.kv_dim},
+                     like=self.proj.weight)  # fmt: skip
         if kv.shape[1] == 0:
-            raise ValueError("PerceiverAttention: kv has no tokens, so the queries would attend to nothing")
-        if q.shape[0] != kv.shape[0]:
-            raise ValueError(f"PerceiverAttention: q has batch size {q.shape[0]} but kv has {kv.shape[0]}")
-        self.check_freqs(q_freqs=q_freqs, k_freqs=k_freqs)
+            raise InputError(f"{name}: kv has no tokens, so the queries would attend to nothing; got {tuple(kv.shape)}")
+        self.check_freqs(q_freqs=(q_freqs, q), k_freqs=(k_freqs, kv))
         batch, queries, keys = q.shape[0], q.shape[1], kv.shape[1]
         mask = sdpa_mask(
             type(self).__name__, attn_mask, key_padding_mask, batch, self.num_heads, queries, keys, q.device

@@ -133,6 +133,7 @@ class TransolverAttention(SliceAttention):
 
     def forward(self, x: torch.Tensor, *, key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
         """``x`` (batch, tokens, hidden) -> same shape; ``key_padding_mask``: bool (batch, tokens), True = real."""
+        self.check_inputs(x, key_padding_mask)
         slices, weights = self.create_slices(x, x.shape[1], key_padding_mask=key_padding_mask)
         result: torch.Tensor = self.proj_dropout(self.proj(self.attend_slices(slices, weights, self.qkv)))
         return result

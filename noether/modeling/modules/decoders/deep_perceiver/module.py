@@ -1,10 +1,10 @@
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 
-from noether.modeling.contract import InputError
+from noether.modeling.contract import check_tensor
 from noether.modeling.functional.rope import Freqs
 from noether.modeling.modules.blocks.perceiver.module import PerceiverBlock
 from noether.modeling.modules.decoders.deep_perceiver.config import DeepPerceiverDecoderConfig
@@ -48,11 +48,11 @@ class DeepPerceiverDecoder(FactoryModule):
         k_freqs: Freqs | None = None,
     ) -> torch.Tensor:
         """``kv`` (batch, tokens, kv_dim), ``queries`` (batch, queries, hidden) -> (batch, queries, hidden)."""
-        for name, tensor in (("kv", kv), ("queries", queries)):
-            if tensor.ndim != 3:
-                raise InputError(
-                    f"DeepPerceiverDecoder: {name} must be (batch, tokens, features), got {tuple(tensor.shape)}"
-                )
+        name, first = type(self).__name__, cast(PerceiverBlock, self.blocks[0])
+        like, hidden = first.reference_weight(), first.hidden_dim
+        sizes = check_tensor(name, "kv", kv, "batch keys kv_dim", {"kv_dim": first.config.kv_dim or hidden}, like=like)
+        check_tensor(name, "queries", queries, "batch queries hidden", {"batch": sizes["batch"], "hidden": hidden},
+                     like=like)  # fmt: skip
         given = {"attn_mask": attn_mask, "key_padding_mask": key_padding_mask, "q_freqs": q_freqs, "k_freqs": k_freqs}
         kwargs = {key: value for key, value in given.items() if value is not None}
         for block in self.blocks:
