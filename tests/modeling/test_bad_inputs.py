@@ -76,8 +76,8 @@ def calls() -> dict[str, Call]:
     model = ab_upt()
     geometry = {"geometry_position": torch.rand(20, 3), "geometry_supernode_idx": torch.tensor([0, 3, 10, 13]),
                 "geometry_batch_idx": torch.arange(20) // 10}  # fmt: skip
-    ab_args = {**geometry, "surface_anchor_position": torch.rand(B, 4, 3), "volume_anchor_position": torch.rand(B, 3, 3),
-               "inflow_design_parameters": torch.rand(B, 2), "query_surface_position": torch.rand(B, 2, 3),
+    ab_args = {**geometry, "surface_anchor_position": torch.rand(B, 4, 3),
+               "volume_anchor_position": torch.rand(B, 3, 3), "inflow_design_parameters": torch.rand(B, 2), "query_surface_position": torch.rand(B, 2, 3),
                "query_volume_position": torch.rand(B, 2, 3)}  # fmt: skip
     ab_roles = {"geometry_position": "batchless", "geometry_supernode_idx": "index", "geometry_batch_idx": "index",
                 "surface_anchor_position": "features", "volume_anchor_position": "batch",
@@ -125,7 +125,8 @@ def calls() -> dict[str, Call]:
         "PerceiverBlock": Call(PerceiverBlock({**BLOCK, "condition_dim": 3}), (x, torch.randn(B, 4, D)),
                                {"condition": torch.randn(B, 3)},
                                {"q": "features", "kv": "batch", "condition": "condition"}),
-        "TransformerStack": Call(TransformerStack({"depth": 2, "block": BLOCK}), (x,), {"key_padding_mask": masks["key_padding_mask"]},
+        "TransformerStack": Call(TransformerStack({"depth": 2, "block": BLOCK}), (x,),
+                                 {"key_padding_mask": masks["key_padding_mask"]},
                                  {"x": "features", "key_padding_mask": "padding"}),
         "DeepPerceiverDecoder": Call(DeepPerceiverDecoder({"perceiver_block_config": BLOCK, "input_dim": D}),
                                      (torch.randn(B, 4, D), x), {}, {"kv": "features", "queries": "batch"}),
