@@ -77,8 +77,8 @@ def calls() -> dict[str, Call]:
     geometry = {"geometry_position": torch.rand(20, 3), "geometry_supernode_idx": torch.tensor([0, 3, 10, 13]),
                 "geometry_batch_idx": torch.arange(20) // 10}  # fmt: skip
     ab_args = {**geometry, "surface_anchor_position": torch.rand(B, 4, 3),
-               "volume_anchor_position": torch.rand(B, 3, 3), "inflow_design_parameters": torch.rand(B, 2), "query_surface_position": torch.rand(B, 2, 3),
-               "query_volume_position": torch.rand(B, 2, 3)}  # fmt: skip
+               "volume_anchor_position": torch.rand(B, 3, 3), "inflow_design_parameters": torch.rand(B, 2),
+               "query_surface_position": torch.rand(B, 2, 3), "query_volume_position": torch.rand(B, 2, 3)}  # fmt: skip
     ab_roles = {"geometry_position": "batchless", "geometry_supernode_idx": "index", "geometry_batch_idx": "index",
                 "surface_anchor_position": "features", "volume_anchor_position": "batch",
                 "inflow_design_parameters": "condition", "query_surface_position": "batch",
