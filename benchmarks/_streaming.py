@@ -53,7 +53,7 @@ def forward(
     surface, volume = torch.randn(1, queries, HIDDEN, device=device), torch.randn(1, queries, HIDDEN, device=device)
     if mode == "oneshot":
         x = torch.cat([anchors[:, :ANCHORS], surface, anchors[:, ANCHORS:], volume], dim=1)
-        return lambda: net(x, specs(queries)), [x]
+        return lambda: net(x, token_specs=specs(queries)), [x]
     out = {name: torch.zeros(1, queries, HIDDEN, device=device) for name in ("surface_queries", "volume_queries")}
     for buffer in out.values():
         buffer.fill_(0.0)  # make every page of the buffers resident before measuring

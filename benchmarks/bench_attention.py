@@ -133,12 +133,12 @@ def cases(queries: int, anchors: int, device: torch.device, dtype: torch.dtype):
     options = {"hidden_dim": HIDDEN, "num_heads": HEADS}
     mixed = MixedAttention(options, device=device, dtype=dtype).eval()
     for name, patterns in PATTERNS.items():
-        yield f"MixedAttention {name}", lambda p=patterns: mixed(x, token_specs, p), mixed, patterns, token_specs, x
+        yield f"MixedAttention {name}", lambda p=patterns: mixed(x, token_specs=token_specs, attention_patterns=p), mixed, patterns, token_specs, x
     for name, cls in ANCHOR_ATTENTIONS.items():
         module = cls({**options, "branches": list(BRANCHES)}, device=device, dtype=dtype).eval()
         yield (
             f"{cls.__name__}",
-            lambda m=module: m(x, token_specs),
+            lambda m=module: m(x, token_specs=token_specs),
             module.mixed_attention,
             PATTERNS[name],
             token_specs,

@@ -198,3 +198,24 @@ def test_many_models_stream_compiled_in_one_process():
         for name, value in eager.items():
             torch.testing.assert_close(out[name], value, atol=1e-5, rtol=1e-5)
     assert len(GRAPHS) == 12  # 3 models x 2 branches x (full, last) chunks
+
+
+@pytest.mark.parametrize("physics", [("perceiver", "shared", "cross", "joint"), ("perceiver", "dot_product")])
+def test_ab_upt_forward_compiles_whole(physics):
+    """One graph for the whole forward, the geometry's neighbour search included (given the batch size by
+    the anchors, the pooling reads nothing from the data); the inputs' index ranges are checked eagerly."""
+    from test_ab_upt import config, inputs, modulated
+
+    from noether.modeling.models import AnchoredBranchedUPT
+
+    model = modulated(AnchoredBranchedUPT(config(physics, conditioning={"velocity": 1, "yaw": 1}))).eval()
+    data = inputs(conditioned=True)
+    torch._dynamo.reset()
+    GRAPHS.clear()
+    compiled = torch.compile(model, fullgraph=True, backend="noether_test_counting")
+    with torch.no_grad():
+        eager, out = model(**data), compiled(**data)
+    assert len(GRAPHS) == 1
+    assert out.keys() == eager.keys()
+    for name, value in eager.items():
+        torch.testing.assert_close(out[name], value, atol=1e-5, rtol=1e-5)

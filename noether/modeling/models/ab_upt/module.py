@@ -108,7 +108,7 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
             return None
         freqs = self.freqs(geometry_position[geometry_supernode_idx].unsqueeze(0))
         freqs = freqs.view(batch_size, -1, freqs.shape[-1])
-        tokens = self.encoder(geometry_position, geometry_supernode_idx, geometry_batch_idx)
+        tokens = self.encoder(geometry_position, geometry_supernode_idx, geometry_batch_idx, batch_size=batch_size)
         for block in self.geometry_blocks:
             tokens = block(tokens, condition=condition, freqs=freqs)
         return tokens, freqs

@@ -110,11 +110,14 @@ class SupernodePooling(FactoryModule):
         supernode_idx: torch.Tensor,
         batch_idx: torch.Tensor | None = None,
         input_features: torch.Tensor | None = None,
+        *,
+        batch_size: int | None = None,
     ) -> torch.Tensor:
         """Points (N, input_dim) of all samples, supernode indices (S,) -> tokens (batch, S // batch, hidden).
 
         ``batch_idx`` (N,) says which sample each point belongs to (None: one sample);
-        every sample must have the same number of supernodes. ``input_features``:
+        every sample must have the same number of supernodes (``batch_size``: their number, when the caller
+        knows it; else read from ``batch_idx``). ``input_features``:
         (N, input_features_dim) or (batch, N // batch, input_features_dim).
         """
         name, weight = type(self).__name__, next(self.parameters(), None)  # none: identity messages
@@ -133,12 +136,14 @@ class SupernodePooling(FactoryModule):
             check_tensor(name, "input_features", input_features, "points input_features_dim",
                          {"points": points["points"], "input_features_dim": int(self.input_features_dim or 0)},
                          like=weight)  # fmt: skip
-        for index_name, index, bound in (("supernode_idx", supernode_idx, points["points"]),
+        for index_name, index, bound in () if torch.compiler.is_compiling() else (  # data: checked eagerly
+                                        ("supernode_idx", supernode_idx, points["points"]),
                                          ("batch_idx", batch_idx, points["points"])):  # fmt: skip
             if index is not None and index.numel() and (int(index.min()) < 0 or int(index.max()) >= bound):
                 raise InputError(f"{name}: {index_name} must lie in [0, {bound}), got values from {int(index.min())} "
                                  f"to {int(index.max())}")  # fmt: skip
-        batch_size = 1 if batch_idx is None or not batch_idx.numel() else int(batch_idx.max()) + 1
+        if batch_size is None:  # read from the data: a caller that knows it (AB-UPT) keeps compiled graphs whole
+            batch_size = 1 if batch_idx is None or not batch_idx.numel() else int(batch_idx.max()) + 1
         if supernodes["supernodes"] % batch_size:
             raise InputError(
                 f"{name}: {supernodes['supernodes']} supernodes do not split evenly into {batch_size} samples"
