@@ -13,6 +13,7 @@
   ``legacy_positional`` and ``legacy_names``.
 """
 
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
@@ -102,24 +103,31 @@ def check_tensor(
     """
     import torch
 
-    names = dims.split()
+    names = _dims(dims)
     sizes = {} if sizes is None else sizes
-    expected = ", ".join(f"{n}={sizes[n]}" if n in sizes else n for n in names)
     if not isinstance(value, torch.Tensor):
-        raise InputError(f"{owner}: {name} must be a tensor ({expected}), got {type(value).__name__}")
+        raise InputError(f"{owner}: {name} must be a tensor ({_expected(names, sizes)}), got {type(value).__name__}")
     shape = tuple(value.shape)
-    if len(shape) != len(names) or any(n in sizes and sizes[n] != s for n, s in zip(names, shape, strict=False)):
-        raise InputError(f"{owner}: {name} must have shape ({expected}), got {shape}")
-    is_kind = {"float": value.is_floating_point(), "int": not value.is_floating_point() and value.dtype != torch.bool
-               and not value.is_complex(), "bool": value.dtype == torch.bool}[kind]  # fmt: skip
-    if not is_kind:
+    if len(shape) != len(names) or any(sizes.get(n, s) != s for n, s in zip(names, shape, strict=True)):
+        raise InputError(f"{owner}: {name} must have shape ({_expected(names, sizes)}), got {shape}")
+    floating = value.is_floating_point()
+    if floating != (kind == "float") or (kind == "bool") != (value.dtype == torch.bool) or value.is_complex():
         raise InputError(f"{owner}: {name} must hold {kind} values, got {value.dtype}")
     if like is not None:
         if value.device != like.device:
             raise InputError(f"{owner}: {name} is on {value.device}, the module on {like.device}; put it on "
                              f"{like.device}")  # fmt: skip
-        if kind == "float" and value.dtype != like.dtype and not torch.is_autocast_enabled(value.device.type):
+        if floating and value.dtype != like.dtype and not torch.is_autocast_enabled(value.device.type):
             raise InputError(f"{owner}: {name} is {value.dtype}, the module's weights {like.dtype}; convert one "
                              "of them, or run under torch.autocast")  # fmt: skip
     sizes.update(zip(names, shape, strict=True))
     return sizes
+
+
+@functools.cache
+def _dims(dims: str) -> tuple[str, ...]:
+    return tuple(dims.split())
+
+
+def _expected(names: tuple[str, ...], sizes: dict[str, int]) -> str:
+    return ", ".join(f"{n}={sizes[n]}" if n in sizes else n for n in names)

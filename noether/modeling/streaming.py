@@ -22,7 +22,7 @@ from typing import Any, Protocol, cast
 import torch
 from torch import nn
 
-from noether.modeling.contract import capabilities
+from noether.modeling.contract import InputError, capabilities
 from noether.modeling.distributed import Gather, check_gather, rank_and_world, run_split
 from noether.modeling.functional.rope import Freqs, token_slice
 from noether.modeling.modules.attention.kv_cache import KVCache
@@ -37,7 +37,7 @@ Compile = bool | str
 
 def check_chunk_size(chunk_size: int, name: str = "chunk_size") -> None:
     if chunk_size < 1:
-        raise ValueError(f"{name} must be at least 1, got {chunk_size}")
+        raise InputError(f"{name} must be at least 1, got {chunk_size}")
 
 
 def layer_list(layers: Layers) -> list[nn.Module]:
@@ -239,7 +239,7 @@ def _stream(
     if anchor_chunk_size is not None:
         check_chunk_size(anchor_chunk_size, "anchor_chunk_size")
     if condition is not None and condition.ndim != 2:
-        raise ValueError(
+        raise InputError(
             f"condition must be one vector per sample, (batch, condition_dim), to stream; got {tuple(condition.shape)}"
         )
     specs = as_token_specs(anchor_specs)
@@ -247,7 +247,7 @@ def _stream(
     cache = KVCache(layers if isinstance(layers, nn.Module) else nn.ModuleList(layers))
     unable = [type(layer).__name__ for layer in stack if not can_prefill(layer)]
     if anchor_chunk_size is not None and unable:
-        raise ValueError(
+        raise InputError(
             f"anchor_chunk_size needs layers that can prefill the KV cache (prefill_kv), but {sorted(set(unable))} "
             "cannot; leave anchor_chunk_size unset to run the anchors in one forward"
         )

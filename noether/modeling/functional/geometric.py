@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import torch
 
+from noether.modeling.contract import InputError
+
 DISTANCE_BUDGET = 1 << 24
 """Distances (query x point pairs) computed at once: the block size is this over the point count."""
 
@@ -56,14 +58,14 @@ def _distances(
 
 def _check(x: torch.Tensor, y: torch.Tensor, batch_x: torch.Tensor | None, batch_y: torch.Tensor | None) -> None:
     if not (x.is_floating_point() and y.is_floating_point()):
-        raise ValueError(f"neighbour search needs floating point positions, got {x.dtype} and {y.dtype}")
+        raise InputError(f"neighbour search needs floating point positions, got {x.dtype} and {y.dtype}")
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
-        raise ValueError(f"positions must be (points, dims) with equal dims, got {tuple(x.shape)} and {tuple(y.shape)}")
+        raise InputError(f"positions must be (points, dims) with equal dims, got {tuple(x.shape)} and {tuple(y.shape)}")
     if (batch_x is None) != (batch_y is None):
-        raise ValueError("give batch indices for both x and y, or for neither")
+        raise InputError("give batch indices for both x and y, or for neither")
     for name, batch, points in (("batch_x", batch_x, x), ("batch_y", batch_y, y)):
         if batch is not None and batch.shape != points.shape[:1]:
-            raise ValueError(f"{name} must have one entry per point ({points.shape[0]}), got {tuple(batch.shape)}")
+            raise InputError(f"{name} must have one entry per point ({points.shape[0]}), got {tuple(batch.shape)}")
 
 
 def radius(

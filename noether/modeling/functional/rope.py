@@ -67,7 +67,7 @@ def rope(x: torch.Tensor, freqs: Freqs) -> torch.Tensor:
     2 * n); each rotates the next ``2 * n`` features by halves, and features beyond them pass unchanged.
     """
     if x.ndim != 4:
-        raise ValueError(f"rope: x must be (batch, heads, tokens, head_dim), got {tuple(x.shape)}")
+        raise InputError(f"rope: x must be (batch, heads, tokens, head_dim), got {tuple(x.shape)}")
     if isinstance(freqs, tuple):
         return _rope_real(x, freqs)
     if freqs.is_complex():
@@ -75,11 +75,11 @@ def rope(x: torch.Tensor, freqs: Freqs) -> torch.Tensor:
     elif freqs.is_floating_point():
         cos, sin = freqs.chunk(2, dim=-1)
     else:
-        raise ValueError(f"freqs must be rotations from RopeFrequency (float or complex), got dtype {freqs.dtype}")
+        raise InputError(f"freqs must be rotations from RopeFrequency (float or complex), got dtype {freqs.dtype}")
     if cos.shape[-1] * 2 != x.shape[-1]:
-        raise ValueError(f"freqs cover {cos.shape[-1] * 2} features per head, but heads have {x.shape[-1]}")
+        raise InputError(f"freqs cover {cos.shape[-1] * 2} features per head, but heads have {x.shape[-1]}")
     if cos.shape[-2] != x.shape[-2]:
-        raise ValueError(f"freqs cover {cos.shape[-2]} tokens, but the input has {x.shape[-2]}")
+        raise InputError(f"freqs cover {cos.shape[-2]} tokens, but the input has {x.shape[-2]}")
     if cos.ndim == x.ndim - 1:  # broadcast over heads
         cos, sin = cos.unsqueeze(-3), sin.unsqueeze(-3)
     first, second = x.float().reshape(*x.shape[:-1], x.shape[-1] // 2, 2).unbind(-1)  # no -1: empty inputs
@@ -90,7 +90,7 @@ def rope(x: torch.Tensor, freqs: Freqs) -> torch.Tensor:
 def _rope_real(x: torch.Tensor, freqs: tuple[torch.Tensor, ...]) -> torch.Tensor:
     width = freqs[0].shape[-1]
     if width * len(freqs) > x.shape[-1]:
-        raise ValueError(f"freqs cover {width * len(freqs)} features per head, but heads have {x.shape[-1]}")
+        raise InputError(f"freqs cover {width * len(freqs)} features per head, but heads have {x.shape[-1]}")
     rotated = []
     for i, angles in enumerate(freqs):
         part = x[..., i * width : (i + 1) * width]

@@ -374,7 +374,7 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
         positions, supernode_idx, batch_idx, surface_anchors, volume_anchors, design, inflow = shared
         check_chunk_size(chunk_size)  # before the geometry and anchors run
         if self.mixing_blocks:
-            raise ValueError(
+            raise InputError(
                 f"AnchoredBranchedUPT.stream: physics blocks {self.mixing_blocks} are not anchor attention, so query "
                 "points attend to each other there and cannot run in chunks; use forward, or perceiver, shared, "
                 "cross, joint (or an attention with token_specs and prefill_kv)"

@@ -14,6 +14,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from noether.modeling.contract import InputError
+
 
 class _Entry(NamedTuple):
     """One group's keys/values: tokens ``start:stop`` of buffers that groups stored together share."""
@@ -149,7 +151,7 @@ class KVCache:
         if keys.device != like.device:
             problems.append(f"device {keys.device} != {like.device}")
         if problems:
-            raise ValueError(
+            raise InputError(
                 f"KV cache entry of token group {group!r} in layer {self.layer_name(layer)!r} does not match the "
                 f"input: {'; '.join(problems)}"
             )

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from noether.core.schemas.modules.attention import AttentionPattern, TokenSpec
+from noether.modeling.contract import InputError
 
 
 class Group(NamedTuple):
@@ -98,7 +99,7 @@ class TokenLayout(NamedTuple):
         names = [spec.name for spec in specs]
         duplicates = sorted(n for n, count in collections.Counter(names).items() if count > 1)  # linear in groups
         if duplicates:
-            raise ValueError(f"{owner}: token_specs name these groups more than once: {duplicates}")
+            raise InputError(f"{owner}: token_specs name these groups more than once: {duplicates}")
         slices: dict[str, tuple[int, int]] = {}
         start = 0
         for spec in specs:
@@ -106,7 +107,7 @@ class TokenLayout(NamedTuple):
                 slices[spec.name] = (start, start + spec.size)
                 start += spec.size
         if start != num_tokens:
-            raise ValueError(
+            raise InputError(
                 f"{owner}: Token specs total size {start} {dict((s.name, s.size) for s in specs)} "
                 f"!= tensor size {num_tokens} (the tokens of x)"
             )
@@ -121,25 +122,25 @@ class TokenLayout(NamedTuple):
         for index, pattern in enumerate(patterns):
             unknown = [n for n in (*pattern.query_tokens, *pattern.key_value_tokens) if n not in known]
             if unknown:
-                raise ValueError(
+                raise InputError(
                     f"{owner}: token group {unknown[0]!r} of attention pattern {index} is not defined in `token_specs`"
                     f"{f' (nor are {unknown[1:]})' if len(unknown) > 1 else ''}; token groups: {sorted(known)}"
                 )
             for name in pattern.query_tokens:
                 if name in cached:
-                    raise ValueError(
+                    raise InputError(
                         f"{owner}: token group {name!r} has size=None (its keys/values come from the KV cache), "
                         f"so it cannot be a query (attention pattern {index})"
                     )
                 if name in query_of:
-                    raise ValueError(
+                    raise InputError(
                         f"{owner}: token group {name!r} cannot be a query in multiple attention patterns "
                         f"({query_of[name]} and {index}); each group must be the query of exactly one pattern"
                     )
                 query_of[name] = index
         missing = [name for name in self.order if name not in query_of]
         if missing:
-            raise ValueError(
+            raise InputError(
                 f"{owner}: the set of query tokens must exactly match the token groups in token_specs: "
                 f"{missing} are the query of no attention pattern"
             )

@@ -5,6 +5,7 @@ from typing import Any, ClassVar, NamedTuple, TypeVar, cast
 import torch
 
 from noether.core.schemas.modules.attention import AttentionConfig, AttentionPattern, TokenSpec
+from noether.modeling.contract import InputError
 from noether.modeling.functional.rope import Freqs, token_slice
 from noether.modeling.modules.attention.dot_product.module import QKVAttention
 from noether.modeling.modules.attention.kv_cache import KVCache
@@ -103,14 +104,14 @@ class MixedAttention(QKVAttention):
         check_key_padding_mask(owner, key_padding_mask, batch, tokens, x.device)
         check_attn_mask(owner, attn_mask, batch, self.num_heads, tokens, tokens, x.device)
         if layout.cached and kv_cache is None:
-            raise ValueError(
+            raise InputError(
                 f"{owner}: token groups {list(layout.cached)} have size=None, so their keys/values must come "
                 "from a kv_cache, but none was given"
             )
         kv_groups = {name for p in patterns for name in p.key_value_tokens}
         cached_keys = sorted(kv_groups.intersection(layout.cached)) if attn_mask is not None else []
         if cached_keys:
-            raise ValueError(
+            raise InputError(
                 f"{owner}: attn_mask covers the tokens of x, but the key groups {cached_keys} come from the "
                 "kv_cache; mask padding with key_padding_mask"
             )
@@ -127,7 +128,7 @@ class MixedAttention(QKVAttention):
         pattern_kv = [self._keys_values(p.key_value_tokens, layout, q, k, v, kv_cache) for p in patterns]
         for index, (pattern, (keys, _)) in enumerate(zip(patterns, pattern_kv, strict=True)):
             if keys.shape[2] == 0:
-                raise ValueError(
+                raise InputError(
                     f"{owner}: the key/value groups {list(pattern.key_value_tokens)} of attention pattern {index} "
                     f"hold no tokens, so {list(pattern.query_tokens)} would attend to nothing"
                 )

@@ -8,7 +8,7 @@ from torch import nn
 from noether.compat.calls import renamed
 from noether.core.schemas.modules.attention import AttentionConfig
 from noether.core.types import InitWeightsMode
-from noether.modeling.contract import check_tensor
+from noether.modeling.contract import InputError, check_tensor
 from noether.modeling.functional.init import base_mode, check_init_mode
 from noether.modeling.modules.attention.masks import check_key_padding_mask
 from noether.modeling.modules.attention.transolver.config import TransolverAttentionConfig
@@ -126,7 +126,7 @@ class TransolverAttention(SliceAttention):
         )
         self.check_inputs(x, key_padding_mask)
         if x.shape[1] != num_input_points:
-            raise ValueError(f"{type(self).__name__}: x has {x.shape[1]} tokens, num_input_points={num_input_points}")
+            raise InputError(f"{type(self).__name__}: x has {x.shape[1]} tokens, num_input_points={num_input_points}")
         weights = F.softmax(self.in_project_slice(self.heads(self.in_project_x(x))) / self.temperature, dim=-1)
         weights = self.drop_padding(weights, key_padding_mask)
         return self.pool(self.heads(self.in_project_fx(x)), weights), weights

@@ -3,6 +3,7 @@ from typing import Any
 
 import torch
 
+from noether.modeling.contract import InputError
 from noether.modeling.functional.rope import wave_frequencies
 from noether.modeling.modules.factory import Device, FactoryModule
 from noether.modeling.modules.layers.continuous_sincos_embed.config import ContinuousSincosEmbeddingConfig
@@ -38,7 +39,7 @@ class ContinuousSincosEmbed(FactoryModule):
     def forward(self, coords: torch.Tensor) -> torch.Tensor:
         """``coords`` (..., input_dim) -> (..., hidden_dim), computed in float32."""
         if coords.shape[-1] != self.input_dim:
-            raise ValueError(f"ContinuousSincosEmbed expects {self.input_dim}-d coordinates, got {coords.shape[-1]}")
+            raise InputError(f"ContinuousSincosEmbed expects {self.input_dim}-d coordinates, got {coords.shape[-1]}")
         angles = coords.float().unsqueeze(-1) * self.omega  # (..., input_dim, per_axis)
         emb = torch.cat([angles.sin(), angles.cos()], dim=-1).flatten(-2)
         if not self.padding:

@@ -3,6 +3,7 @@ from typing import Any
 
 import torch
 
+from noether.modeling.contract import InputError
 from noether.modeling.functional.rope import Freqs, wave_frequencies
 from noether.modeling.modules.factory import Device, FactoryModule
 from noether.modeling.modules.layers.rope_frequency.config import RopeFrequencyConfig
@@ -56,7 +57,7 @@ class RopeFrequency(FactoryModule):
 
     def _angles(self, coords: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         if coords.shape[-1] != self.input_dim:
-            raise ValueError(f"RopeFrequency expects coordinates with {self.input_dim} dims, got {coords.shape[-1]}")
+            raise InputError(f"RopeFrequency expects coordinates with {self.input_dim} dims, got {coords.shape[-1]}")
         angles = coords.float().unsqueeze(-1) * self.omega  # (..., input_dim, per_axis)
         if self.implementation == "real":
             return tuple(torch.cat([angles, angles], dim=-1).unbind(-2))

@@ -4,6 +4,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from noether.modeling.contract import InputError
 from noether.modeling.modules.factory import Device, FactoryModule
 from noether.modeling.modules.layers.continuous_sincos_embed.module import ContinuousSincosEmbed
 from noether.modeling.modules.layers.linear_projection.module import LinearProjection
@@ -45,11 +46,11 @@ class ScalarsConditioner(FactoryModule):
         scalars = [*args, *kwargs.values()]
         name = type(self).__name__
         if len(scalars) != self.num_scalars:
-            raise ValueError(f"{name}: got {len(scalars)} scalars but num_scalars == {self.num_scalars}")
+            raise InputError(f"{name}: got {len(scalars)} scalars but num_scalars == {self.num_scalars}")
         batch = scalars[0].shape[0] if scalars[0].ndim else 0
         for i, scalar in enumerate(scalars):
             if scalar.ndim not in (1, 2) or scalar.numel() != scalar.shape[0] or scalar.shape[0] != batch:
-                raise ValueError(f"{name}: scalar {i} must be ({batch},) or ({batch}, 1), got {tuple(scalar.shape)}")
+                raise InputError(f"{name}: scalar {i} must be ({batch},) or ({batch}, 1), got {tuple(scalar.shape)}")
         embeds = self.embed(torch.cat([s.reshape(-1, 1) for s in scalars])).chunk(self.num_scalars)
         out: torch.Tensor = self.shared_mlp(
             torch.cat([mlp(e) for mlp, e in zip(self.mlps, embeds, strict=True)], dim=1)

@@ -2,6 +2,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from noether.modeling.contract import InputError
 from noether.modeling.modules.factory import Device, FactoryModule
 
 
@@ -33,7 +34,7 @@ class TransformerBatchNorm(FactoryModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` (batch, tokens, num_features) -> same shape, normalised per sample and feature over the tokens."""
         if x.ndim != 3 or x.shape[-1] != self.num_features:
-            raise ValueError(
+            raise InputError(
                 f"TransformerBatchNorm: x must be (batch, tokens, {self.num_features}), got {tuple(x.shape)}"
             )
         if x.shape[0] == 1:  # one sample: the fused kernel over its tokens
