@@ -20,8 +20,8 @@ def wave_frequencies(hidden_dim: int, input_dim: int, max_wavelength: float) -> 
     Computed in float32 exactly as emmiai-noether 1.x did, so its buffers load unchanged.
     """
     per_axis = hidden_dim // (2 * input_dim)
-    if per_axis < 1:
-        raise ValueError(
+    if per_axis < 1:  # an InputError: 1.x asserted it
+        raise InputError(
             f"hidden_dim must be at least 2 * input_dim, got hidden_dim={hidden_dim}, input_dim={input_dim}"
         )
     steps = torch.arange(0, 2 * per_axis, 2, dtype=torch.float32) / (2 * per_axis)
