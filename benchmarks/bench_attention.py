@@ -133,7 +133,8 @@ def cases(queries: int, anchors: int, device: torch.device, dtype: torch.dtype):
     options = {"hidden_dim": HIDDEN, "num_heads": HEADS}
     mixed = MixedAttention(options, device=device, dtype=dtype).eval()
     for name, patterns in PATTERNS.items():
-        yield f"MixedAttention {name}", lambda p=patterns: mixed(x, token_specs=token_specs, attention_patterns=p), mixed, patterns, token_specs, x
+        call = lambda p=patterns: mixed(x, token_specs=token_specs, attention_patterns=p)  # noqa: E731
+        yield f"MixedAttention {name}", call, mixed, patterns, token_specs, x
     for name, cls in ANCHOR_ATTENTIONS.items():
         module = cls({**options, "branches": list(BRANCHES)}, device=device, dtype=dtype).eval()
         yield (
