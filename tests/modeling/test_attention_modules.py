@@ -49,7 +49,9 @@ class TestDotProduct:
         # masked-out keys have no influence
         changed = x.clone()
         changed[1, 4:] = 100.0
-        torch.testing.assert_close(module(changed, mask, f)[1, :4], module(x, mask, f)[1, :4])
+        torch.testing.assert_close(
+            module(changed, attn_mask=mask, freqs=f)[1, :4], module(x, attn_mask=mask, freqs=f)[1, :4]
+        )
 
     def test_qk_norm_is_layernorm_over_head_dim(self):
         module = DotProductAttention(cfg(qk_norm=True, init_weights="torch")).eval()

@@ -21,7 +21,7 @@ def test_empty_key_groups_and_empty_kv_are_errors_naming_the_groups():
     specs = [("surface_anchors", 0), ("volume_anchors", 0), ("surface_queries", 4)]
     with pytest.raises(ValueError, match=r"key/value groups \['surface_anchors', 'volume_anchors'\] of attention "
                                          r"pattern 0 hold no tokens"):  # fmt: skip
-        module(torch.randn(1, 4, D), specs)
+        module(torch.randn(1, 4, D), token_specs=specs)
     with pytest.raises(ValueError, match="PerceiverAttention: kv has no tokens"):
         PerceiverAttention({"hidden_dim": D, "num_heads": H})(torch.randn(1, 3, D), torch.randn(1, 0, D))
 

@@ -113,7 +113,7 @@ def ddp_loss(module: torch.nn.Module, case: str, samples: slice) -> torch.Tensor
     generator = torch.Generator().manual_seed(1)
     if case == "stack":
         x, target = torch.randn(4, 18, 16, generator=generator), torch.randn(4, 18, 16, generator=generator)
-        return F.mse_loss(module(x[samples], DDP_SPECS), target[samples])
+        return F.mse_loss(module(x[samples], token_specs=DDP_SPECS), target[samples])
     points = torch.rand(4, 30, 3, generator=generator)[samples]
     batch = points.shape[0]
     geometry = (points.flatten(0, 1), torch.arange(0, batch * 30, 3), torch.arange(batch).repeat_interleave(30))

@@ -113,7 +113,7 @@ def test_mixed_attention_cuts_attn_mask_per_pattern():
     valid = torch.ones(2, n, dtype=torch.bool)
     valid[1, 3:5] = False  # two surface anchors are padding
     expected = plain(x, attn_mask=joint_mask(allowed) & valid[:, None, None, :])
-    torch.testing.assert_close(anchor(x, SPECS, attn_mask=allowed, key_padding_mask=valid), expected)
+    torch.testing.assert_close(anchor(x, token_specs=SPECS, attn_mask=allowed, key_padding_mask=valid), expected)
     # several patterns batched into one SDPA call cut the mask the same way
     mixed = MixedAttention({"hidden_dim": D, "num_heads": H})
     mixed.load_state_dict(anchor.mixed_attention.state_dict())
@@ -123,7 +123,10 @@ def test_mixed_attention_cuts_attn_mask_per_pattern():
     allowed8[..., 0] = allowed8[..., 4] = True
     crossed = torch.zeros(8, 8, dtype=torch.bool)
     crossed[:4, 4:] = crossed[4:, :4] = True
-    torch.testing.assert_close(mixed(x8, equal, patterns, attn_mask=allowed8), plain(x8, attn_mask=allowed8 & crossed))
+    torch.testing.assert_close(
+        mixed(x8, token_specs=equal, attention_patterns=patterns, attn_mask=allowed8),
+        plain(x8, attn_mask=allowed8 & crossed),
+    )
 
 
 def test_mixed_attention_1x_keyword_and_cached_keys():
@@ -137,10 +140,16 @@ def test_mixed_attention_1x_keyword_and_cached_keys():
     from noether.modeling.modules import KVCache
 
     cache = KVCache(mixed)
-    mixed(x, specs, patterns, kv_cache=cache)
+    mixed(x, token_specs=specs, attention_patterns=patterns, kv_cache=cache)
     with pytest.raises(ValueError, match=r"attn_mask covers the tokens of x, but the key groups \['a'\] come from "
                                          r"the kv_cache; mask padding with key_padding_mask"):  # fmt: skip
-        mixed(x[:, :2], [("a", None), ("q", 2)], [(["q"], ["a"])], kv_cache=cache, attn_mask=torch.ones(2, 2) > 0)
+        mixed(
+            x[:, :2],
+            token_specs=[("a", None), ("q", 2)],
+            attention_patterns=[(["q"], ["a"])],
+            kv_cache=cache,
+            attn_mask=torch.ones(2, 2) > 0,
+        )
 
 
 def test_one_pattern_over_all_tokens_in_order_writes_no_output_buffer(monkeypatch):
@@ -149,9 +158,9 @@ def test_one_pattern_over_all_tokens_in_order_writes_no_output_buffer(monkeypatc
     made = []
     original = torch.Tensor.new_empty
     monkeypatch.setattr(torch.Tensor, "new_empty", lambda self, *a, **k: made.append(a) or original(self, *a, **k))
-    in_order = mixed(x, [("a", 2), ("b", 4)], [(["a", "b"], ["a", "b"])])
+    in_order = mixed(x, token_specs=[("a", 2), ("b", 4)], attention_patterns=[(["a", "b"], ["a", "b"])])
     assert made == []
-    out_of_order = mixed(x, [("a", 2), ("b", 4)], [(["b", "a"], ["a", "b"])])
+    out_of_order = mixed(x, token_specs=[("a", 2), ("b", 4)], attention_patterns=[(["b", "a"], ["a", "b"])])
     assert made == [(2, 6, H, D // H)]
     torch.testing.assert_close(in_order, build_dot(mixed)(x))
     torch.testing.assert_close(out_of_order, in_order)

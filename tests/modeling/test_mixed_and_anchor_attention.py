@@ -76,7 +76,9 @@ class TestMixedAttention:
         module = MixedAttention(cfg()).eval()
         x = torch.randn(2, N, D)
         expected = mixed_reference(module, x, patterns)
-        torch.testing.assert_close(module(x, SPECS, patterns), expected, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            module(x, token_specs=SPECS, attention_patterns=patterns), expected, atol=1e-5, rtol=1e-5
+        )
 
     def test_equal_shapes_share_one_sdpa_call(self, monkeypatch):
         module = MixedAttention(cfg()).eval()
@@ -84,10 +86,10 @@ class TestMixedAttention:
         original = module.attend
         monkeypatch.setattr(module, "attend", lambda q, k, v, m=None: calls.append(q.shape) or original(q, k, v, m))
         equal = [TokenSpec(name=n, size=4) for n in SIZES]
-        module(torch.randn(2, 16, D), equal, SELF)
+        module(torch.randn(2, 16, D), token_specs=equal, attention_patterns=SELF)
         assert calls == [torch.Size([4, H, 8, D // H])]  # two patterns batched along the batch axis
         calls.clear()
-        module(torch.randn(2, N, D), SPECS, SELF)
+        module(torch.randn(2, N, D), token_specs=SPECS, attention_patterns=SELF)
         assert len(calls) == 2  # different shapes: one call each
 
     def test_rope_and_padding_mask(self):
@@ -97,31 +99,47 @@ class TestMixedAttention:
         valid = torch.ones(2, N, dtype=torch.bool)
         valid[1, offsets()["surface_anchors"].stop - 2 : offsets()["surface_anchors"].stop] = False
         expected = mixed_reference(module, x, JOINT, freqs, valid)
-        actual = module(x, SPECS, JOINT, key_padding_mask=valid, freqs=freqs)
+        actual = module(x, token_specs=SPECS, attention_patterns=JOINT, key_padding_mask=valid, freqs=freqs)
         torch.testing.assert_close(actual, expected, atol=1e-5, rtol=1e-5)
 
     def test_pattern_errors(self):
         module = MixedAttention(cfg())
         x = torch.randn(1, N, D)
         with pytest.raises(ValueError, match=r"'wing' of attention pattern 0 is not defined in `token_specs`"):
-            module(x, SPECS, [{"query_tokens": list(SIZES), "key_value_tokens": ["wing"]}])
+            module(
+                x, token_specs=SPECS, attention_patterns=[{"query_tokens": list(SIZES), "key_value_tokens": ["wing"]}]
+            )
         with pytest.raises(ValueError, match=r"'volume_queries'\] are the query of no attention pattern"):
-            module(x, SPECS, [{"query_tokens": list(SIZES)[:3], "key_value_tokens": ["surface_anchors"]}])
+            module(
+                x,
+                token_specs=SPECS,
+                attention_patterns=[{"query_tokens": list(SIZES)[:3], "key_value_tokens": ["surface_anchors"]}],
+            )
         with pytest.raises(
             ValueError, match=r"'surface_anchors' cannot be a query in multiple attention patterns \(0 and 1\)"
         ):
-            module(x, SPECS, [*JOINT, {"query_tokens": ["surface_anchors"], "key_value_tokens": ["volume_anchors"]}])
+            module(
+                x,
+                token_specs=SPECS,
+                attention_patterns=[
+                    *JOINT,
+                    {"query_tokens": ["surface_anchors"], "key_value_tokens": ["volume_anchors"]},
+                ],
+            )
         with pytest.raises(ValueError, match=r"Token specs total size 22 .* != tensor size 21"):
-            module(torch.randn(1, N - 1, D), SPECS, JOINT)
+            module(torch.randn(1, N - 1, D), token_specs=SPECS, attention_patterns=JOINT)
         with pytest.raises(ValueError, match=r"name these groups more than once: \['surface_anchors'\]"):
-            module(x, [*SPECS[:3], TokenSpec(name="surface_anchors", size=6)], JOINT)
+            module(x, token_specs=[*SPECS[:3], TokenSpec(name="surface_anchors", size=6)], attention_patterns=JOINT)
         with pytest.raises(ValueError, match=r"key_padding_mask must be a bool tensor of shape \(batch, keys\)"):
-            module(x, SPECS, JOINT, key_padding_mask=torch.ones(1, N))
+            module(x, token_specs=SPECS, attention_patterns=JOINT, key_padding_mask=torch.ones(1, N))
 
     def test_accepts_plain_dict_specs_and_patterns(self):
         module = MixedAttention(cfg()).eval()
         x = torch.randn(1, N, D)
-        torch.testing.assert_close(module(x, [{n: s} for n, s in SIZES.items()], JOINT), module(x, SPECS, JOINT))
+        torch.testing.assert_close(
+            module(x, token_specs=[{n: s} for n, s in SIZES.items()], attention_patterns=JOINT),
+            module(x, token_specs=SPECS, attention_patterns=JOINT),
+        )
 
 
 class TestKVCache:
@@ -138,8 +156,8 @@ class TestKVCache:
     def test_cached_queries_equal_one_shot(self, cls):
         module = cls(cfg(branches=["surface", "volume"], qk_norm=True)).eval()
         x = torch.randn(2, N, D)
-        full = module(x, SPECS)
-        out, cache = self.anchors_then_queries(module, x, lambda t, s, c: module(t, s, kv_cache=c))
+        full = module(x, token_specs=SPECS)
+        out, cache = self.anchors_then_queries(module, x, lambda t, s, c: module(t, token_specs=s, kv_cache=c))
         where = offsets()
         expected = torch.cat([full[:, where["surface_queries"]], full[:, where["volume_queries"]]], 1)
         torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
@@ -152,16 +170,16 @@ class TestKVCache:
         rope = RopeFrequency(RopeFrequencyConfig(hidden_dim=D // H, input_dim=3, implementation=implementation))
         freqs = rope(coords)
         x = torch.randn(1, N, D)
-        full = module(x, SPECS, freqs=freqs)
+        full = module(x, token_specs=SPECS, freqs=freqs)
         where = offsets()
         anchor_idx = torch.cat([torch.arange(N)[where["surface_anchors"]], torch.arange(N)[where["volume_anchors"]]])
         cache = KVCache()
-        module(x[:, anchor_idx], [{"surface_anchors": 5}, {"volume_anchors": 4}], freqs=rope(coords[:, anchor_idx]),
-               kv_cache=cache)  # fmt: skip
+        module(x[:, anchor_idx], token_specs=[{"surface_anchors": 5}, {"volume_anchors": 4}],
+               freqs=rope(coords[:, anchor_idx]), kv_cache=cache)  # fmt: skip
         query_idx = torch.arange(N)[where["volume_queries"]]
         for chunk in query_idx.split(4):
             specs = [{"surface_anchors": None}, {"volume_anchors": None}, {"volume_queries": len(chunk)}]
-            out = module(x[:, chunk], specs, freqs=rope(coords[:, chunk]), kv_cache=cache)
+            out = module(x[:, chunk], token_specs=specs, freqs=rope(coords[:, chunk]), kv_cache=cache)
             torch.testing.assert_close(out, full[:, chunk], atol=1e-5, rtol=1e-5)
 
     def test_cache_errors(self):
@@ -170,19 +188,22 @@ class TestKVCache:
         specs = [TokenSpec(name="surface_anchors", size=None), TokenSpec(name="surface_queries", size=7)]
         pattern = [{"query_tokens": ["surface_queries"], "key_value_tokens": ["surface_anchors"]}]
         with pytest.raises(ValueError, match=r"\['surface_anchors'\] have size=None, so .* none was given"):
-            module(queries, specs, pattern)
+            module(queries, token_specs=specs, attention_patterns=pattern)
         cache = KVCache(torch.nn.ModuleDict({"layer0": module}))
         with pytest.raises(
             KeyError, match="'surface_anchors' has size=None but is not in the KV cache of layer 'layer0'"
         ):
-            module(queries, specs, pattern, kv_cache=cache)
+            module(queries, token_specs=specs, attention_patterns=pattern, kv_cache=cache)
+        anchors_as_queries = {"query_tokens": ["surface_anchors", "surface_queries"],
+                              "key_value_tokens": ["surface_queries"]}  # fmt: skip
         with pytest.raises(ValueError, match=r"'surface_anchors' has size=None .* cannot be a query"):
-            module(queries, specs, [{"query_tokens": ["surface_anchors", "surface_queries"],
-                                     "key_value_tokens": ["surface_queries"]}], kv_cache=cache)  # fmt: skip
+            module(queries, token_specs=specs, attention_patterns=[anchors_as_queries], kv_cache=cache)
         anchors_only = [{"query_tokens": ["surface_anchors"], "key_value_tokens": ["surface_anchors"]}]
-        module(torch.randn(3, 5, D), [{"surface_anchors": 5}], anchors_only, kv_cache=cache)
+        module(
+            torch.randn(3, 5, D), token_specs=[{"surface_anchors": 5}], attention_patterns=anchors_only, kv_cache=cache
+        )
         with pytest.raises(ValueError, match=r"'surface_anchors' in layer 'layer0' .* batch size 3 != 2"):
-            module(queries, specs, pattern, kv_cache=cache)
+            module(queries, token_specs=specs, attention_patterns=pattern, kv_cache=cache)
         with pytest.raises(ValueError, match=r"dtype torch.float32 != torch.float64"):
             module.double()(torch.randn(3, 7, D, dtype=torch.float64), specs, pattern, kv_cache=cache)
 
@@ -194,7 +215,7 @@ class TestKVCache:
 
         def stack(t, specs, cache):
             for layer in layers:
-                t = t + layer(t, specs, kv_cache=cache)
+                t = t + layer(t, token_specs=specs, kv_cache=cache)
             return t
 
         full = stack(x, SPECS, None)
@@ -233,11 +254,11 @@ class TestAnchorAttention:
         module = JointAnchorAttention(cfg(branches=["surface", "volume"]))
         x = torch.randn(1, 3, D)
         with pytest.raises(ValueError, match=r"token groups \['wing_anchors'\] belong to no branch"):
-            module(x, [*SPECS[:2], {"wing_anchors": 1}])
+            module(x, token_specs=[*SPECS[:2], {"wing_anchors": 1}])
         with pytest.raises(ValueError, match=r"branches \['volume'\] have no token groups"):
-            module(x, [{"surface_anchors": 3}])
+            module(x, token_specs=[{"surface_anchors": 3}])
         with pytest.raises(ValueError, match=r"branches \['volume'\] lack their anchor groups \['volume_anchors'\]"):
-            module(x, [{"surface_anchors": 2}, {"volume_queries": 1}])
+            module(x, token_specs=[{"surface_anchors": 2}, {"volume_queries": 1}])
 
     def test_config_rules(self):
         from noether.core.schemas import ValidationError
@@ -265,14 +286,14 @@ class TestAnchorAttention:
 
     def test_custom_anchor_suffix(self):
         module = SelfAnchorAttention(cfg(branches=["surface"], anchor_suffix="_supernodes")).eval()
-        out = module(torch.randn(1, 5, D), [{"surface_supernodes": 2}, {"surface_queries": 3}])
+        out = module(torch.randn(1, 5, D), token_specs=[{"surface_supernodes": 2}, {"surface_queries": 3}])
         assert out.shape == (1, 5, D)
 
     @pytest.mark.parametrize("cls", [SelfAnchorAttention, CrossAnchorAttention, JointAnchorAttention])
     def test_backward(self, cls):
         module = cls(cfg(branches=["surface", "volume"], dropout=0.1))
         x = torch.randn(2, N, D, requires_grad=True)
-        module(x, SPECS).sum().backward()
+        module(x, token_specs=SPECS).sum().backward()
         assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters())
         assert x.grad.abs().sum() > 0
 
@@ -283,14 +304,19 @@ def test_torch_compile_matches_eager():
     x = torch.randn(2, N, D)
     compiled = torch.compile(module, dynamic=False)
     with torch.no_grad():
-        torch.testing.assert_close(compiled(x, SPECS, SELF), module(x, SPECS, SELF), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            compiled(x, token_specs=SPECS, attention_patterns=SELF),
+            module(x, token_specs=SPECS, attention_patterns=SELF),
+            atol=1e-5,
+            rtol=1e-5,
+        )
 
 
 class TestKVCacheBuffers:
     def anchors_cached(self, module, x, cache):
         where = offsets()
         anchors = torch.cat([x[:, where["surface_anchors"]], x[:, where["volume_anchors"]]], 1)
-        module(anchors, [{"surface_anchors": 5}, {"volume_anchors": 4}], kv_cache=cache)
+        module(anchors, token_specs=[{"surface_anchors": 5}, {"volume_anchors": 4}], kv_cache=cache)
         return anchors
 
     def test_groups_stored_together_load_as_one_view(self):
@@ -313,7 +339,7 @@ class TestKVCacheBuffers:
     def test_stored_slices_do_not_keep_the_qkv_projection_alive(self):
         module = JointAnchorAttention(cfg(branches=["surface", "volume"])).eval()
         cache = KVCache()
-        module(torch.randn(1, N, D), SPECS, kv_cache=cache)  # anchors are slices of one qkv projection
+        module(torch.randn(1, N, D), token_specs=SPECS, kv_cache=cache)  # anchors are slices of one qkv projection
         keys, values = cache.load_groups(module.mixed_attention, ["surface_anchors", "volume_anchors"], torch.empty(1))
         for t in (keys, values):
             assert t.untyped_storage().nbytes() == 9 * D * 4  # only the anchors' tokens, compacted
@@ -341,7 +367,7 @@ class TestKVCacheBuffers:
         freqs = RopeFrequency(RopeFrequencyConfig(hidden_dim=D // H, input_dim=3))(torch.randn(2, 9, 3))
         specs = [{"surface_anchors": 5}, {"volume_anchors": 4}]
         by_forward, by_store = KVCache(), KVCache()
-        module(x, specs, freqs=freqs, kv_cache=by_forward)
+        module(x, token_specs=specs, freqs=freqs, kv_cache=by_forward)
         prepared = []
         aliases = module.prefill_kv(
             x * 0.5, token_specs=specs, freqs=freqs, kv_cache=by_store, chunk_size=chunk_size,
@@ -358,7 +384,7 @@ class TestKVCacheBuffers:
     def test_anchor_chunks_under_their_alias_attend_like_the_anchors(self, cls):
         module = cls(cfg(branches=["surface", "volume"])).eval()
         x = torch.randn(1, N, D)
-        full = module(x, SPECS)
+        full = module(x, token_specs=SPECS)
         where = offsets()
         cache = KVCache()
         anchors = torch.cat([x[:, where["surface_anchors"]], x[:, where["volume_anchors"]]], 1)
@@ -369,22 +395,22 @@ class TestKVCacheBuffers:
             tokens = x[:, where[group]]
             for start in range(0, tokens.shape[1], 2):
                 part = tokens[:, start : start + 2]
-                out = module(part, [*cached, {aliases[group]: part.shape[1]}], kv_cache=cache)
+                out = module(part, token_specs=[*cached, {aliases[group]: part.shape[1]}], kv_cache=cache)
                 torch.testing.assert_close(out, full[:, where[group]][:, start : start + 2], atol=1e-5, rtol=1e-5)
 
     def test_anchor_alias_belongs_to_the_branch_whatever_the_suffix(self):
         module = SelfAnchorAttention(cfg(branches=["surface", "volume"], anchor_suffix="Anchors")).eval()
         x = torch.randn(1, 9, D)
         specs = [{"surfaceAnchors": 5}, {"volumeAnchors": 4}]
-        full = module(x, specs)
+        full = module(x, token_specs=specs)
         cache = KVCache()
         aliases = module.prefill_kv(x, token_specs=specs, kv_cache=cache)
         assert aliases == {
             "surfaceAnchors": "surface_surfaceAnchors_chunk",
             "volumeAnchors": "volume_volumeAnchors_chunk",
         }
-        out = module(x[:, 5:], [{"surfaceAnchors": None}, {"volumeAnchors": None}, {aliases["volumeAnchors"]: 4}],
-                     kv_cache=cache)  # fmt: skip
+        chunk = [{"surfaceAnchors": None}, {"volumeAnchors": None}, {aliases["volumeAnchors"]: 4}]
+        out = module(x[:, 5:], token_specs=chunk, kv_cache=cache)
         torch.testing.assert_close(out, full[:, 5:], atol=1e-5, rtol=1e-5)
 
     def test_prefill_checks_branches(self):
@@ -405,9 +431,9 @@ def test_forward_leaves_no_reference_cycles():
     gc.disable()
     gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds stays in gc.garbage, to look at
     try:
-        module(x, SPECS, kv_cache=cache)
+        module(x, token_specs=SPECS, kv_cache=cache)
         cached = [TokenSpec(name=n, size=None if n.endswith("anchors") else s) for n, s in SIZES.items()]
-        module(torch.randn(1, 13, D), cached, kv_cache=cache)
+        module(torch.randn(1, 13, D), token_specs=cached, kv_cache=cache)
         gc.collect()
         # only ours: other threads and torch.compile's fake tensors of earlier tests may be collected here too
         fake = torch._subclasses.fake_tensor.FakeTensor
@@ -426,11 +452,11 @@ def test_token_specs_as_tuples_dicts_or_configs_are_one_layout():
 
     module = JointAnchorAttention(cfg(branches=["surface", "volume"])).eval()
     x = torch.randn(1, N, D)
-    as_configs = module(x, [TokenSpec(name=n, size=s) for n, s in SIZES.items()])
-    torch.testing.assert_close(module(x, list(SIZES.items())), as_configs)
-    torch.testing.assert_close(module(x, [{n: s} for n, s in SIZES.items()]), as_configs)
+    as_configs = module(x, token_specs=[TokenSpec(name=n, size=s) for n, s in SIZES.items()])
+    torch.testing.assert_close(module(x, token_specs=list(SIZES.items())), as_configs)
+    torch.testing.assert_close(module(x, token_specs=[{n: s} for n, s in SIZES.items()]), as_configs)
     with pytest.raises(ValidationError, match=r"surface_anchors\n  Input should be greater than or equal to 0"):
-        module(x, [("surface_anchors", -1)])
+        module(x, token_specs=[("surface_anchors", -1)])
 
 
 def test_a_token_layout_is_checked_once_and_remembered(monkeypatch):
@@ -441,13 +467,15 @@ def test_a_token_layout_is_checked_once_and_remembered(monkeypatch):
     monkeypatch.setattr(mixed_module.TokenLayout, "build", lambda *a: builds.append(a[3]) or original(*a))
     anchor = JointAnchorAttention(cfg(branches=["surface", "volume"])).eval()
     x = torch.randn(1, N, D)
-    first = anchor(x, SPECS)
-    torch.testing.assert_close(anchor(x, [{n: s} for n, s in SIZES.items()]), first)  # same groups, other form
+    first = anchor(x, token_specs=SPECS)
+    torch.testing.assert_close(
+        anchor(x, token_specs=[{n: s} for n, s in SIZES.items()]), first
+    )  # same groups, other form
     assert builds == [N]
     shorter = [TokenSpec(name=n, size=s - 1 if n == "volume_queries" else s) for n, s in SIZES.items()]
-    anchor(x[:, :-1], shorter)
+    anchor(x[:, :-1], token_specs=shorter)
     assert builds == [N, N - 1]
     with pytest.raises(ValueError, match=r"Token specs total size 22 .* != tensor size 21"):
-        anchor(x[:, :-1], SPECS)  # a layout that failed its check is never remembered
+        anchor(x[:, :-1], token_specs=SPECS)  # a layout that failed its check is never remembered
     with pytest.raises(ValueError, match=r"Token specs total size 22 .* != tensor size 21"):
-        anchor(x[:, :-1], SPECS)
+        anchor(x[:, :-1], token_specs=SPECS)

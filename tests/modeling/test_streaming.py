@@ -32,7 +32,7 @@ def test_streaming_equals_one_shot(constructor, chunk):
     model = stack(constructor)
     x = torch.randn(2, sum(SIZES.values()), D)
     with torch.no_grad():
-        full = split(model(x, [{k: v} for k, v in SIZES.items()]))
+        full = split(model(x, token_specs=[{k: v} for k, v in SIZES.items()]))
     groups = split(x)
     anchors = torch.cat([groups["surface_anchors"], groups["volume_anchors"]], dim=1)
     out = stream_queries(
@@ -51,7 +51,7 @@ def test_rope_buffers_and_callback(implementation):
     rope = RopeFrequency(RopeFrequencyConfig(hidden_dim=D // H, input_dim=3, implementation=implementation))
     x = torch.randn(1, sum(SIZES.values()), D)
     with torch.no_grad():
-        full = split(model(x, [{k: v} for k, v in SIZES.items()], freqs=rope(coords)))
+        full = split(model(x, token_specs=[{k: v} for k, v in SIZES.items()], freqs=rope(coords)))
     groups, fgroups = split(x), split(coords)
     buffers = {name: torch.zeros(1, SIZES[name], D) for name in ("surface_queries", "volume_queries")}
     seen = []
@@ -80,7 +80,7 @@ def test_module_list_of_attention_layers():
     with torch.no_grad():
         h = x
         for layer in layers:
-            h = layer(h, specs)
+            h = layer(h, token_specs=specs)
     groups = split(x)
     out = stream_queries(layers, torch.cat([groups["surface_anchors"], groups["volume_anchors"]], 1),
                          [{"surface_anchors": 6}, {"volume_anchors": 5}], {"volume_queries": groups["volume_queries"]},
@@ -110,7 +110,7 @@ def test_anchor_chunks_and_condition(anchor_chunk):
         torch.nn.init.normal_(block.modulation.project.weight, std=0.2)
     x, condition = torch.randn(2, sum(SIZES.values()), D), torch.randn(2, 4)
     with torch.no_grad():
-        full = split(model(x, [{k: v} for k, v in SIZES.items()], condition=condition))
+        full = split(model(x, token_specs=[{k: v} for k, v in SIZES.items()], condition=condition))
     anchors, queries = anchors_and_queries(x)
     out = stream_queries(model, anchors, ANCHOR_SPECS, queries, chunk_size=5, anchor_chunk_size=anchor_chunk,
                          condition=condition, progress=False)  # fmt: skip
@@ -131,7 +131,7 @@ def test_layers_that_cannot_prefill_run_the_anchors_in_one_forward():
             self.attention = JointAnchorAttention({"hidden_dim": D, "num_heads": H, "branches": ["surface", "volume"]})
 
         def forward(self, x, token_specs, kv_cache=None):
-            return x + self.attention(x, token_specs, kv_cache=kv_cache)
+            return x + self.attention(x, token_specs=token_specs, kv_cache=kv_cache)
 
     layers = torch.nn.ModuleList([Residual(), Residual()]).eval()
     x = torch.randn(1, sum(SIZES.values()), D)
