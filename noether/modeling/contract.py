@@ -54,7 +54,7 @@ class Contract:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        from noether.compat.calls import adapt_forward
+        from noether.compat.calls import adapt_forward  # here: the compat layer imports this module
 
         adapt_forward(cls)
 
