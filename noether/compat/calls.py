@@ -92,4 +92,4 @@ def _deprecated(message: str) -> None:
 
 def renamed(cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:
     """``kwargs`` with 1.x's names of ``cls`` mapped to today's (for methods other than ``forward``)."""
-    return today(cls, (), kwargs)[1] if not frozenset(getattr(cls, "legacy_names", {})).isdisjoint(kwargs) else kwargs
+    return today(cls, (), kwargs)[1]

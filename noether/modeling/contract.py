@@ -124,6 +124,17 @@ def check_tensor(
     return sizes
 
 
+def check_index_range(owner: str, name: str, index: "torch.Tensor | None", bound: int) -> None:
+    """Indices in ``[0, bound)``. They are data: checked by the eager call, never inside a compiled graph."""
+    import torch
+
+    if index is None or not index.numel() or torch.compiler.is_compiling():
+        return
+    low, high = int(index.min()), int(index.max())
+    if low < 0 or high >= bound:
+        raise InputError(f"{owner}: {name} must lie in [0, {bound}), got values from {low} to {high}")
+
+
 @functools.cache
 def _dims(dims: str) -> tuple[str, ...]:
     return tuple(dims.split())

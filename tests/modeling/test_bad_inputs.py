@@ -6,7 +6,6 @@ of the argument and what was received. The error must be raised by noether befor
 kernel sees the input (its traceback ends in noether's code), and never be silent acceptance.
 """
 
-import contextlib
 import pathlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -211,6 +210,6 @@ def test_bad_input_is_refused_by_our_error(module_name, argument, value, words):
 
 def test_the_good_calls_run():
     for name, call in CALLS.items():
-        with torch.no_grad(), contextlib.nullcontext(name):
+        with torch.no_grad():
             out = call.module(*call.args, **call.kwargs)
-        assert out is not None
+        assert (len(out) if isinstance(out, dict) else out.numel()) > 0, name

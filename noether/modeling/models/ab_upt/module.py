@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from noether.modeling.checkpoint import Checkpointable
-from noether.modeling.contract import InputError, check_tensor
+from noether.modeling.contract import InputError, check_index_range, check_tensor
 from noether.modeling.distributed import Gather, check_gather, rank_and_world, run_split
 from noether.modeling.models.ab_upt.config import BRANCHES, AnchorBranchedUPTConfig, field_slices
 from noether.modeling.modules.attention.kv_cache import KVCache
@@ -219,13 +219,10 @@ class AnchoredBranchedUPT(Checkpointable, FactoryModule):
             check_tensor(
                 owner, "geometry_batch_idx", batch_idx, "points", {"points": points}, kind="int", like=position
             )
-        if torch.compiler.is_compiling():  # the ranges are data: checked by the eager call, never in a graph
+        check_index_range(owner, "geometry_supernode_idx", supernode_idx, points)
+        check_index_range(owner, "geometry_batch_idx", batch_idx, batch)
+        if torch.compiler.is_compiling():  # the samples are data too
             return
-        for name, index, bound in (("geometry_supernode_idx", supernode_idx, points),
-                                   ("geometry_batch_idx", batch_idx, batch)):  # fmt: skip
-            if index is not None and index.numel() and (int(index.min()) < 0 or int(index.max()) >= bound):
-                raise InputError(f"{owner}: {name} must lie in [0, {bound}), got values from {int(index.min())} "
-                                 f"to {int(index.max())}")  # fmt: skip
         samples = 1 if batch_idx is None else int(batch_idx.max()) + 1 if batch_idx.numel() else 0
         if samples != batch or supernodes["supernodes"] % batch:
             raise InputError(

@@ -121,12 +121,16 @@ class TransolverAttention(SliceAttention):
         Padding tokens (False in ``key_padding_mask``) get zero weight. ``num_input_points``
         is the token count of ``x`` (1.x's signature).
         """
-        key_padding_mask = renamed(type(self), {"attn_mask": attn_mask, "key_padding_mask": key_padding_mask}).get(
-            "key_padding_mask"
-        )
+        if attn_mask is not None:  # 1.x's padding form
+            key_padding_mask = renamed(type(self), {"attn_mask": attn_mask, "key_padding_mask": key_padding_mask})[
+                "key_padding_mask"
+            ]
         self.check_inputs(x, key_padding_mask)
         if x.shape[1] != num_input_points:
             raise InputError(f"{type(self).__name__}: x has {x.shape[1]} tokens, num_input_points={num_input_points}")
+        return self._slices(x, key_padding_mask)
+
+    def _slices(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         weights = F.softmax(self.in_project_slice(self.heads(self.in_project_x(x))) / self.temperature, dim=-1)
         weights = self.drop_padding(weights, key_padding_mask)
         return self.pool(self.heads(self.in_project_fx(x)), weights), weights
@@ -134,6 +138,6 @@ class TransolverAttention(SliceAttention):
     def forward(self, x: torch.Tensor, *, key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
         """``x`` (batch, tokens, hidden) -> same shape; ``key_padding_mask``: bool (batch, tokens), True = real."""
         self.check_inputs(x, key_padding_mask)
-        slices, weights = self.create_slices(x, x.shape[1], key_padding_mask=key_padding_mask)
+        slices, weights = self._slices(x, key_padding_mask)
         result: torch.Tensor = self.proj_dropout(self.proj(self.attend_slices(slices, weights, self.qkv)))
         return result

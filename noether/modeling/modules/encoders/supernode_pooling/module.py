@@ -4,7 +4,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from noether.modeling.contract import InputError, check_tensor
+from noether.modeling.contract import InputError, check_index_range, check_tensor
 from noether.modeling.functional.geometric import knn, radius
 from noether.modeling.modules.encoders.supernode_pooling.config import SupernodePoolingConfig
 from noether.modeling.modules.factory import Device, FactoryModule
@@ -136,12 +136,8 @@ class SupernodePooling(FactoryModule):
             check_tensor(name, "input_features", input_features, "points input_features_dim",
                          {"points": points["points"], "input_features_dim": int(self.input_features_dim or 0)},
                          like=weight)  # fmt: skip
-        for index_name, index, bound in () if torch.compiler.is_compiling() else (  # data: checked eagerly
-                                        ("supernode_idx", supernode_idx, points["points"]),
-                                         ("batch_idx", batch_idx, points["points"])):  # fmt: skip
-            if index is not None and index.numel() and (int(index.min()) < 0 or int(index.max()) >= bound):
-                raise InputError(f"{name}: {index_name} must lie in [0, {bound}), got values from {int(index.min())} "
-                                 f"to {int(index.max())}")  # fmt: skip
+        check_index_range(name, "supernode_idx", supernode_idx, points["points"])
+        check_index_range(name, "batch_idx", batch_idx, points["points"])
         if batch_size is None:  # read from the data: a caller that knows it (AB-UPT) keeps compiled graphs whole
             batch_size = 1 if batch_idx is None or not batch_idx.numel() else int(batch_idx.max()) + 1
         if supernodes["supernodes"] % batch_size:
