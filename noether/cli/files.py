@@ -63,6 +63,7 @@ _STARTS = {
 }
 _ENDS = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 _MERGE = "tag:yaml.org,2002:merge"
+_STR = "tag:yaml.org,2002:str"
 
 
 def _load_yaml(text: str, path: Path) -> Any:
@@ -132,6 +133,9 @@ def _scalar(loader: Any, event: Any, seen: dict[tuple[Any, ...], Any]) -> Any:
     tag = event.tag
     if tag is None or tag == "!":
         tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag == _STR:  # PyYAML's safe constructor returns a string scalar's text as it is
+        seen[key] = event.value
+        return event.value
     construct = loader.yaml_constructors.get(tag)
     value = _NO_KEY
     if construct is not None and tag != _MERGE:
@@ -199,14 +203,16 @@ def _yaml_error(path: Path, exc: Any, text: str) -> str:
 
 def check_size(data: Any, path: Path | str = "") -> None:
     """Refuse a JSON or TOML document past the limits (they have no aliases: every value is its own)."""
-    total, stack = 0, [(data, 0)]
+    if not isinstance(data, (dict, list)):
+        return
+    total, stack = 1, [(data, 0)]
     while stack:
         value, depth = stack.pop()
-        total += 1
-        if total > MAX_VALUES or depth > MAX_DEPTH:
+        if depth > MAX_DEPTH:
             raise ValueError(_TOO_BIG.format(path=path))
-        if isinstance(value, dict):
-            total += len(value)  # the keys
-            stack += [(child, depth + 1) for child in value.values()]
-        elif isinstance(value, list):
-            stack += [(child, depth + 1) for child in value]
+        is_dict = type(value) is dict
+        total += 2 * len(value) if is_dict else len(value)  # a mapping's keys count as values
+        if total > MAX_VALUES:
+            raise ValueError(_TOO_BIG.format(path=path))
+        children = value.values() if is_dict else value
+        stack += [(child, depth + 1) for child in children if isinstance(child, (dict, list))]

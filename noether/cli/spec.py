@@ -52,15 +52,17 @@ MAX_WIDTH, MAX_COUNT = 2**16, 2**31 - 1
 def sizes(data: Any, loc: Loc = ()) -> list[Problem]:
     """Widths (``*_dim``) and counts that cannot be allocated, before anything tries to."""
     out: list[Problem] = []
-    items = data.items() if isinstance(data, Mapping) else enumerate(data) if isinstance(data, list) else ()
+    items = data.items() if isinstance(data, (dict, Mapping)) else enumerate(data) if isinstance(data, list) else ()
     for key, value in items:
-        if isinstance(value, (Mapping, list)):
-            out += sizes(value, (*loc, key))
-        elif type(value) is int:
+        if type(value) is int:
+            if value <= MAX_WIDTH:  # fits either limit
+                continue
             limit = MAX_WIDTH if isinstance(key, str) and key.endswith("dim") else MAX_COUNT
             if value > limit:
                 shown = f"{value:,}" if value < 10**30 else f"a {len(str(value))}-digit number"
                 out.append(Problem((*loc, key), f"{shown} cannot be allocated: at most {limit:,}"))
+        elif isinstance(value, (dict, list, Mapping)):
+            out += sizes(value, (*loc, key))
     return out
 
 

@@ -113,6 +113,7 @@ YAML_DOCUMENTS = [
     "plain scalar\n",
     "--- 1\n...\n",
     "- - - - x\n",
+    "q: 'yes'\nr: \"caf\\u00e9\"\ns: plain text\nt: !!str yes\nu: |\n  block\n",  # strings, as given
     "# only a comment\n",
     "--- 1\n--- 2\n",  # the rest are errors, worded by PyYAML
     "? [a, b]\n: c\n",
@@ -188,3 +189,19 @@ def test_bench_checks_names_options_and_values_before_torch():
     )
     assert "unknown attention 'joint_anchr'. Did you mean 'joint_anchor'" in errors[1]
     assert "Input should be a valid boolean (true or false), got 'maybe'" in out.stderr
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_every_format_counts_values_alike(tmp_path, suffix):
+    """{"a": [0] * n} holds n + 3 values (the mapping, its key, the list, the items) in YAML and JSON alike."""
+    import json
+
+    from noether.cli.files import MAX_VALUES, load_file
+
+    path = tmp_path / f"doc{suffix}"
+    n = MAX_VALUES - 3
+    path.write_text(json.dumps({"a": [0] * n}))  # JSON is YAML too
+    assert len(load_file(path)["a"]) == n
+    path.write_text(json.dumps({"a": [0] * (n + 1)}))
+    with pytest.raises(ValueError, match=f"more than {MAX_VALUES:,} values"):
+        load_file(path)

@@ -440,18 +440,6 @@ def _mapping_values(check: Check, values: Check) -> Check:
     return check_mapping
 
 
-def _hook_of(tp: Any) -> Check:
-    hook: Check | None = None
-
-    def structure(value: Any, _type: Any = None) -> Any:
-        nonlocal hook
-        if hook is None:
-            hook = converter.get_structure_hook(tp)
-        return hook(value, tp)
-
-    return structure
-
-
 def field_check(
     annotation: Any,
     ge: float | None = None,
@@ -471,33 +459,35 @@ def field_check(
     optional = _plain_optional(annotation)
     base = next(a for a in args if a is not type(None)) if optional else annotation
     values = typing.get_args(base)[1] if is_mapping(base) and len(typing.get_args(base)) == 2 else None
-    check = scalar_check(base, where) or _hook_of(base)
+    typed = scalar_check(base, where)
     if ge is not None or le is not None:
         number = values if values in (int, float) else base
         if number not in (int, float):
             raise TypeError(f"ge/le bound numbers or the values of a mapping of numbers, not {annotation!r}")
         bounded = (int_check if number is int else float_check)(ge, le, where or "a number")
-        check = _mapping_values(check, bounded) if number is values else bounded
-    if min_length or custom is not None:
-        typed = check
+        typed = bounded if number is base else _mapping_values(lambda v: converter.structure(v, base), bounded)
+    if typed is not None and not (optional or min_length or custom):
+        return typed
+    too_short = f"Input should have at least {min_length} item{'s' if min_length != 1 else ''}, not {{}}"
 
-        def check(value: Any, _type: Any = None) -> Any:
-            value = typed(value)
-            if min_length and len(value) < min_length:
-                msg = f"Input should have at least {min_length} item{'s' if min_length != 1 else ''}, not {len(value)}"
-                raise InvalidValue("too_short", msg, value)
-            if custom is None:
-                return value
-            try:
-                return custom(value)
-            except InvalidValue:
-                raise
-            except ValueError as exc:
-                raise InvalidValue("value_error", str(exc), value) from None
+    def check(value: Any, _type: Any = None) -> Any:
+        nonlocal typed
+        if value is None and optional:
+            return None
+        if typed is None:
+            typed = converter.get_structure_hook(base)
+        value = typed(value, base)
+        if min_length and len(value) < min_length:
+            raise InvalidValue("too_short", too_short.format(len(value)), value)
+        if custom is None:
+            return value
+        try:
+            return custom(value)
+        except InvalidValue:
+            raise
+        except ValueError as exc:
+            raise InvalidValue("value_error", str(exc), value) from None
 
-    if optional:
-        inner = check
-        return lambda value, _type=None: None if value is None else inner(value)
     return check
 
 
