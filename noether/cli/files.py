@@ -210,9 +210,8 @@ def check_size(data: Any, path: Path | str = "") -> None:
         value, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise ValueError(_TOO_BIG.format(path=path))
-        is_dict = isinstance(value, dict)
-        children: Any = value.values() if is_dict else value
-        total += 2 * len(value) if is_dict else len(value)  # a mapping's keys count as values too
+        children: Any = value.values() if isinstance(value, dict) else value
+        total += len(value) * (2 if isinstance(value, dict) else 1)  # a mapping's keys count as values too
         if total > MAX_VALUES:
             raise ValueError(_TOO_BIG.format(path=path))
         stack += [(child, depth + 1) for child in children if isinstance(child, (dict, list))]
