@@ -479,3 +479,47 @@ def test_a_token_layout_is_checked_once_and_remembered(monkeypatch):
         anchor(x[:, :-1], token_specs=SPECS)  # a layout that failed its check is never remembered
     with pytest.raises(ValueError, match=r"Token specs total size 22 .* != tensor size 21"):
         anchor(x[:, :-1], token_specs=SPECS)
+
+
+def test_a_layout_plans_its_patterns_once():
+    """Spans and the patterns that share one SDPA call are worked out when the layout is built, not per call."""
+    from noether.modeling.modules.attention.mixed.layout import Group, Pattern, TokenLayout
+
+    specs = [Group(n, s) for n, s in SIZES.items()]
+    cross = [
+        Pattern(("surface_anchors", "surface_queries"), ("volume_anchors",)),
+        Pattern(("volume_anchors", "volume_queries"), ("surface_anchors",)),
+    ]
+    layout = TokenLayout.build("test", specs, cross, N)
+    assert layout.spans == {
+        ("surface_anchors", "surface_queries"): (0, 12),
+        ("volume_anchors",): (12, 16),
+        ("volume_anchors", "volume_queries"): (12, 22),
+        ("surface_anchors",): (0, 5),
+    }
+    assert layout.key_groups == {"volume_anchors", "surface_anchors"}
+    assert layout.batches == ((0,), (1,))  # 12 queries x 4 keys and 10 x 5: two calls
+    even = [Group("a", 3), Group("b", 3)]
+    swapped = [Pattern(("a",), ("b",)), Pattern(("b",), ("a",))]
+    assert TokenLayout.build("test", even, swapped, 6).batches == ((0, 1),)  # equal shapes: one call
+    assert layout.span(("volume_queries", "surface_anchors")) is None  # not planned: worked out, not back to back
+    cached = TokenLayout.build("test", [Group("a", 3), Group("b", None)], [Pattern(("a",), ("a", "b"))], 3)
+    assert cached.batches is None  # a cached group's size is known only from the cache
+
+
+def test_patterns_sharing_one_call_give_what_separate_calls_give():
+    module = MixedAttention(cfg()).eval()
+    x = torch.randn(2, 6, D)
+    specs = [{"a": 3}, {"b": 3}]
+    swapped = [{"query_tokens": ["a"], "key_value_tokens": ["b"]}, {"query_tokens": ["b"], "key_value_tokens": ["a"]}]
+    out = module(x, token_specs=specs, attention_patterns=swapped)
+    q, k, v = heads(module.qkv(x), 3, H)
+    a, b = slice(0, 3), slice(3, 6)
+    expected = torch.cat(
+        [
+            reference_attention(q[:, :, a], k[:, :, b], v[:, :, b]),
+            reference_attention(q[:, :, b], k[:, :, a], v[:, :, a]),
+        ],
+        dim=2,
+    )
+    torch.testing.assert_close(out, module.proj(merge(expected)))

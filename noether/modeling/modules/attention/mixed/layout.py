@@ -80,12 +80,19 @@ def _plain_names(names: Any) -> bool:
     return type(names) is list and len(names) > 0 and all(type(n) is str for n in names)
 
 
+Span = tuple[int, int] | None
+
+
 class TokenLayout(NamedTuple):
-    """Where each input group sits in ``x``, and which groups come from the KV cache."""
+    """Where each input group sits in ``x``, which groups come from the KV cache, and, worked out once per
+    layout rather than per call, what the patterns need: their spans and which share one SDPA call."""
 
     slices: dict[str, tuple[int, int]]  # input group -> (start, stop) along the token axis
     cached: tuple[str, ...]  # groups with size None, in spec order
     order: tuple[str, ...]  # input groups in spec order
+    spans: dict[tuple[str, ...], Span]  # the patterns' query and key/value groups -> span(groups)
+    key_groups: frozenset[str]  # every group some pattern attends to
+    batches: tuple[tuple[int, ...], ...] | None  # patterns of equal shapes; None: they depend on the cache
 
     @property
     def num_tokens(self) -> int:
@@ -111,10 +118,25 @@ class TokenLayout(NamedTuple):
                 f"{owner}: Token specs total size {start} {dict((s.name, s.size) for s in specs)} "
                 f"!= tensor size {num_tokens} (the tokens of x)"
             )
-        layout = cls(slices, tuple(s.name for s in specs if s.size is None), tuple(slices))
-        if patterns is not None:
-            layout.check_patterns(owner, patterns, set(names))
-        return layout
+        layout = cls(slices, tuple(s.name for s in specs if s.size is None), tuple(slices), {}, frozenset(), None)
+        if patterns is None:
+            return layout
+        layout.check_patterns(owner, patterns, set(names))
+        return layout.planned(patterns)
+
+    def planned(self, patterns: Sequence[Pattern]) -> "TokenLayout":
+        spans = {g: _span(self.slices, g) for p in patterns for g in (p.query_tokens, p.key_value_tokens)}
+        key_groups = frozenset(n for p in patterns for n in p.key_value_tokens)
+        batches = None
+        if key_groups.isdisjoint(self.cached):  # every shape known now: (queries, keys) of each pattern
+            shapes: dict[tuple[int, int], list[int]] = collections.defaultdict(list)
+            for index, p in enumerate(patterns):
+                shapes[self.tokens(p.query_tokens), self.tokens(p.key_value_tokens)].append(index)
+            batches = tuple(map(tuple, shapes.values()))
+        return self._replace(spans=spans, key_groups=key_groups, batches=batches)
+
+    def tokens(self, names: Sequence[str]) -> int:
+        return sum(self.slices[n][1] - self.slices[n][0] for n in names)
 
     def check_patterns(self, owner: str, patterns: Sequence[Pattern], known: set[str]) -> None:
         query_of: dict[str, int] = {}
@@ -145,11 +167,15 @@ class TokenLayout(NamedTuple):
                 f"{missing} are the query of no attention pattern"
             )
 
-    def span(self, names: Sequence[str]) -> tuple[int, int] | None:
+    def span(self, names: tuple[str, ...]) -> Span:
         """(start, stop) when ``names`` are input groups lying back to back in this order, else None."""
-        if not names or any(n not in self.slices for n in names):
+        return self.spans[names] if names in self.spans else _span(self.slices, names)
+
+
+def _span(slices: Mapping[str, tuple[int, int]], names: Sequence[str]) -> Span:
+    if not names or any(n not in slices for n in names):
+        return None
+    for before, after in itertools.pairwise(names):
+        if slices[before][1] != slices[after][0]:
             return None
-        for before, after in itertools.pairwise(names):
-            if self.slices[before][1] != self.slices[after][0]:
-                return None
-        return self.slices[names[0]][0], self.slices[names[-1]][1]
+    return slices[names[0]][0], slices[names[-1]][1]

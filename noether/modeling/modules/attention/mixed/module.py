@@ -108,7 +108,7 @@ class MixedAttention(QKVAttention):
                 f"{owner}: token groups {list(layout.cached)} have size=None, so their keys/values must come "
                 "from a kv_cache, but none was given"
             )
-        kv_groups = {name for p in patterns for name in p.key_value_tokens}
+        kv_groups = layout.key_groups
         cached_keys = sorted(kv_groups.intersection(layout.cached)) if attn_mask is not None else []
         if cached_keys:
             raise InputError(
@@ -144,8 +144,9 @@ class MixedAttention(QKVAttention):
             result = self.attend(q, keys, values, None if masks is None else masks.of(patterns[0]))
             return self.project_out(self.merge_heads(result))
         out = q.new_empty(batch, tokens, self.num_heads, self.head_dim)
-        for group in self._equal_shapes(patterns, layout, pattern_kv):
-            self._attend_group(group, layout, q, pattern_kv, masks, out)
+        batches = layout.batches or self._equal_shapes(patterns, layout, pattern_kv)
+        for indices in batches:
+            self._attend_group([patterns[i] for i in indices], indices, layout, q, pattern_kv, masks, out)
         return self.project_out(out.view(batch, tokens, self.hidden_dim))
 
     def _layout(self, owner: str, specs: list[Group], patterns: list[Pattern], tokens: int) -> TokenLayout:
@@ -155,7 +156,7 @@ class MixedAttention(QKVAttention):
 
     def _keys_values(
         self,
-        names: Sequence[str],
+        names: tuple[str, ...],
         layout: TokenLayout,
         q: torch.Tensor,
         k: torch.Tensor | None,
@@ -165,10 +166,10 @@ class MixedAttention(QKVAttention):
         """Keys/values of ``names`` along the token axis: views where they lie back to back in ``x`` or the cache."""
         span = layout.span(names)
         if span is not None and k is not None and v is not None:
-            return k[:, :, span[0] : span[1]], v[:, :, span[0] : span[1]]
+            return k.narrow(2, span[0], span[1] - span[0]), v.narrow(2, span[0], span[1] - span[0])
         if kv_cache is not None and all(n in layout.cached for n in names):
             return kv_cache.load_groups(self, names, q)
-        parts = [self._keys_values([n], layout, q, k, v, kv_cache) for n in names]
+        parts = [self._keys_values((n,), layout, q, k, v, kv_cache) for n in names]
         return torch.cat([p[0] for p in parts], dim=2), torch.cat([p[1] for p in parts], dim=2)
 
     def store_kv(
@@ -205,47 +206,46 @@ class MixedAttention(QKVAttention):
 
     @staticmethod
     def _equal_shapes(
-        patterns: Sequence[Pattern],
-        layout: TokenLayout,
-        pattern_kv: Sequence[tuple[torch.Tensor, torch.Tensor]],
-    ) -> list[list[tuple[int, Pattern]]]:
-        groups: dict[tuple[int, int], list[tuple[int, Pattern]]] = defaultdict(list)
+        patterns: Sequence[Pattern], layout: TokenLayout, pattern_kv: Sequence[tuple[torch.Tensor, torch.Tensor]]
+    ) -> list[list[int]]:
+        """Patterns of equal (queries, keys) shapes, where cached keys make them known only now."""
+        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
         for index, pattern in enumerate(patterns):
-            queries = sum(stop - start for start, stop in (layout.slices[n] for n in pattern.query_tokens))
-            groups[(queries, pattern_kv[index][0].shape[2])].append((index, pattern))
+            groups[layout.tokens(pattern.query_tokens), pattern_kv[index][0].shape[2]].append(index)
         return list(groups.values())
 
     def _attend_group(
         self,
-        group: list[tuple[int, Pattern]],
+        group: Sequence[Pattern],
+        indices: Sequence[int],
         layout: TokenLayout,
         q: torch.Tensor,
         pattern_kv: Sequence[tuple[torch.Tensor, torch.Tensor]],
         masks: "Masks | None",
         out: torch.Tensor,
     ) -> None:
-        """One SDPA call for patterns of equal shapes; results written into ``out`` (b, n, h, d)."""
-        qs = [gather(q, layout, p.query_tokens, 2) for _, p in group]
-        ks = [pattern_kv[index][0] for index, _ in group]
-        vs = [pattern_kv[index][1] for index, _ in group]
+        """One SDPA call for patterns of equal shapes (at ``indices``); results written into ``out`` (b, n, h, d)."""
+        qs = [gather(q, layout, p.query_tokens, 2) for p in group]
+        ks = [pattern_kv[index][0] for index in indices]
+        vs = [pattern_kv[index][1] for index in indices]
         if len(group) == 1:
-            result = self.attend(qs[0], ks[0], vs[0], None if masks is None else masks.of(group[0][1]))
+            result = self.attend(qs[0], ks[0], vs[0], None if masks is None else masks.of(group[0]))
         else:
-            mask = None if masks is None else torch.cat([masks.of(p, batch=q.shape[0]) for _, p in group])  # type: ignore[misc]
+            mask = None if masks is None else torch.cat([masks.of(p, batch=q.shape[0]) for p in group])  # type: ignore[misc]
             result = self.attend(torch.cat(qs), torch.cat(ks), torch.cat(vs), mask)
-        for (_, pattern), chunk in zip(group, result.chunk(len(group)), strict=True):
+        for pattern, chunk in zip(group, result.chunk(len(group)), strict=True):
             span = layout.span(pattern.query_tokens)
             if span is not None:
-                out[:, span[0] : span[1]] = chunk.transpose(1, 2)
+                out.narrow(1, span[0], span[1] - span[0]).copy_(chunk.transpose(1, 2))
                 continue
             offset = 0
             for name in pattern.query_tokens:
                 start, stop = layout.slices[name]
-                out[:, start:stop] = chunk[:, :, offset : offset + stop - start].transpose(1, 2)
+                out.narrow(1, start, stop - start).copy_(chunk.narrow(2, offset, stop - start).transpose(1, 2))
                 offset += stop - start
 
 
-def gather(t: torch.Tensor, layout: TokenLayout, names: Sequence[str], dim: int) -> torch.Tensor:
+def gather(t: torch.Tensor, layout: TokenLayout, names: tuple[str, ...], dim: int) -> torch.Tensor:
     """The tokens of input groups ``names`` along ``dim``: a view when they lie back to back."""
     span = layout.span(names)
     if span is not None:
