@@ -8,7 +8,7 @@ Setting: hidden 192, 3 heads, 4096 surface + 4096 volume anchors.
    to the FlashAttention kernel), and the output projection (paired, interleaved
    rounds; median of ratios). Target <= 1.05x. At 64 tokens (16 anchors + 16 queries
    per branch), where Python overhead dominates, against the same maths written out by
-   hand without checks. Target <= 1.10x.
+   hand without checks, in three times as many rounds. Target <= 1.10x.
 2. Joint anchor attention over N queries per branch, one-shot vs streamed in chunks
    against a KVCache of the anchors, each in a fresh worker process: peak RSS growth
    above the inputs (and, for streaming, a preallocated output buffer the chunks are
@@ -174,11 +174,11 @@ def overhead(queries: int, rounds: int, device: torch.device, dtype: torch.dtype
     for label, call, attention, patterns, token_specs, x in cases(queries, ANCHORS, device, dtype):
         ratio = paired(call, lower_bound_fn(attention, x, patterns, token_specs, flash), rounds, 1, device)
         print(f"  {label:28s} {ratio:5.3f}x  (target <= 1.05x) {verdict(ratio, 1.05)}")
-    small = 16
+    small, small_rounds = 16, 3 * rounds  # a call takes ~1 ms: one round's ratio swings by ~10% on a shared machine
     print(f"Mixed and anchor attention vs hand-written maths, 64 tokens ({small} anchors + {small} queries per "
-          f"branch; {rounds} rounds of 200 calls)")  # fmt: skip
+          f"branch; {small_rounds} rounds of 200 calls)")  # fmt: skip
     for label, call, attention, patterns, token_specs, x in cases(small, small, device, dtype):
-        ratio = paired(call, hand_written_fn(attention, x, patterns, token_specs), rounds, 200, device)
+        ratio = paired(call, hand_written_fn(attention, x, patterns, token_specs), small_rounds, 200, device)
         print(f"  {label:28s} {ratio:5.3f}x  (target <= 1.10x) {verdict(ratio, 1.10)}")
 
 
