@@ -125,7 +125,7 @@ LEGACY: dict[str, tuple[str, ...]] = {
     f"{MODULES}.attention.anchor_attention.cross": ("CrossAnchorAttention",),
     f"{MODULES}.attention.anchor_attention.joint": ("JointAnchorAttention",),
     f"{MODULES}.attention.anchor_attention.self_anchor": ("SelfAnchorAttention",),
-    f"{MODULES}.attention.anchor_attention.mixed": ("MixedAttention",),
+    f"{MODULES}.attention.anchor_attention.mixed": ("MixedAttention", "rope"),  # 1.x imported rope here: tests patch it
     f"{MODULES}.attention.anchor_attention.multi_branch": (
         "MultiBranchAnchorAttention", "MissingBranchTokensError", "MissingAnchorTokenError", "UnexpectedTokenError",
     ),

@@ -41,7 +41,7 @@ MODELING_PATHS_1X = {
     "noether.modeling.modules.attention.anchor_attention.cross": ["CrossAnchorAttention"],
     "noether.modeling.modules.attention.anchor_attention.joint": ["JointAnchorAttention"],
     "noether.modeling.modules.attention.anchor_attention.self_anchor": ["SelfAnchorAttention"],
-    "noether.modeling.modules.attention.anchor_attention.mixed": ["MixedAttention"],
+    "noether.modeling.modules.attention.anchor_attention.mixed": ["MixedAttention", "rope"],
     "noether.modeling.modules.attention.anchor_attention.multi_branch": [
         "MultiBranchAnchorAttention", "MissingBranchTokensError", "MissingAnchorTokenError", "UnexpectedTokenError",
     ],
