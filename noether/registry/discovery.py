@@ -18,7 +18,6 @@ Environment, read at scan time, before any plugin could run:
 import os
 import re
 import threading
-from importlib import metadata
 from typing import NamedTuple
 
 from noether.catalog import builtin_attention
@@ -82,6 +81,8 @@ def refresh() -> None:
 
 
 def _read() -> Scan:
+    from importlib import metadata  # here, not at import: resolving a built-in needs neither the scan nor this
+
     autoload = os.environ.get("NOETHER_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower() not in ("1", "true", "yes", "on")
     allowed = env_list("NOETHER_PLUGINS")
     blocked_by = f"NOETHER_PLUGINS={os.environ.get('NOETHER_PLUGINS', '')}" if allowed else ""

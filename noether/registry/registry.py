@@ -128,6 +128,8 @@ class AttentionRegistry:
         distribution, _, base = name.rpartition(":")
         if name in self._registered:
             return _Target(name, name, None, None)
+        if name in discovery.BUILTINS and name not in listing.allowed_overrides():  # no plugin can replace it
+            return _Target(name, f"{discovery.BUILTIN}:{name}", "noether.registry.builtins", None)
         claims = listing.plugin_claims()
         if distribution:
             return self._qualified_target(name, distribution, base, claims)

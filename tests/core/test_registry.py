@@ -63,12 +63,12 @@ class TestResolveConfig:
         import subprocess
 
         code = (
-            "import sys; from noether.registry import attention_registry as r; "
+            "import sys; from noether.registry import attention_registry as r, discovery; "
             "c = r.resolve_config('joint_anchor'); c(hidden_dim=8, num_heads=2, branches=['a', 'b']); "
-            "print(c.__name__, 'torch' in sys.modules)"
+            "print(c.__name__, 'torch' in sys.modules, discovery._scan is not None)"
         )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-        assert out.split() == ["JointAnchorAttentionConfig", "False"]
+        assert out.split() == ["JointAnchorAttentionConfig", "False", "False"]  # no plugin can replace it: no scan
 
     def test_plugin_config_imports_that_plugin_alone(self, site, registry):
         site.plugin("wing-attention", "wing", "wing_attention")
