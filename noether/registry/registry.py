@@ -128,14 +128,10 @@ class AttentionRegistry:
         distribution, _, base = name.rpartition(":")
         if name in self._registered:
             return _Target(name, name, None, None)
-        if name in discovery.BUILTINS and name not in listing.allowed_overrides():  # no plugin can replace it
-            return _Target(name, f"{discovery.BUILTIN}:{name}", "noether.registry.builtins", None)
-        claims = listing.plugin_claims()
-        if distribution:
-            return self._qualified_target(name, distribution, base, claims)
-        entries = claims.get(name, [])
         if name in discovery.BUILTINS:
-            overriding = [e for e in entries if name in listing.allowed_overrides()]
+            # only a plugin that NOETHER_ALLOW_BUILTIN_OVERRIDE names may replace it: else no scan is needed
+            allowed = name in listing.allowed_overrides()
+            overriding = listing.plugin_claims().get(name, []) if allowed else []
             if len(overriding) == 1:
                 warnings.warn(
                     f"plugin {overriding[0].distribution} replaces the built-in attention {name!r} "
@@ -144,6 +140,10 @@ class AttentionRegistry:
                 )
                 return self._plugin_target(overriding[0])
             return _Target(name, f"{discovery.BUILTIN}:{name}", "noether.registry.builtins", None)
+        claims = listing.plugin_claims()
+        if distribution:
+            return self._qualified_target(name, distribution, base, claims)
+        entries = claims.get(name, [])
         if len(entries) > 1:
             choices = ", ".join(f"'{e.qualified}'" for e in entries)
             raise AttentionConflictError(
