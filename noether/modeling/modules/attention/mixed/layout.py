@@ -94,10 +94,6 @@ class TokenLayout(NamedTuple):
     key_groups: frozenset[str]  # every group some pattern attends to
     batches: tuple[tuple[int, ...], ...] | None  # patterns of equal shapes; None: they depend on the cache
 
-    @property
-    def num_tokens(self) -> int:
-        return sum(stop - start for start, stop in self.slices.values())
-
     @classmethod
     def build(
         cls, owner: str, specs: Sequence[Group], patterns: Sequence[Pattern] | None, num_tokens: int
@@ -129,10 +125,7 @@ class TokenLayout(NamedTuple):
         key_groups = frozenset(n for p in patterns for n in p.key_value_tokens)
         batches = None
         if key_groups.isdisjoint(self.cached):  # every shape known now: (queries, keys) of each pattern
-            shapes: dict[tuple[int, int], list[int]] = collections.defaultdict(list)
-            for index, p in enumerate(patterns):
-                shapes[self.tokens(p.query_tokens), self.tokens(p.key_value_tokens)].append(index)
-            batches = tuple(map(tuple, shapes.values()))
+            batches = equal_shapes([(self.tokens(p.query_tokens), self.tokens(p.key_value_tokens)) for p in patterns])
         return self._replace(spans=spans, key_groups=key_groups, batches=batches)
 
     def tokens(self, names: Sequence[str]) -> int:
@@ -170,6 +163,14 @@ class TokenLayout(NamedTuple):
     def span(self, names: tuple[str, ...]) -> Span:
         """(start, stop) when ``names`` are input groups lying back to back in this order, else None."""
         return self.spans[names] if names in self.spans else _span(self.slices, names)
+
+
+def equal_shapes(shapes: Sequence[tuple[int, int]]) -> tuple[tuple[int, ...], ...]:
+    """Indices of the patterns whose (queries, keys) shapes are equal: each group is one SDPA call."""
+    groups: dict[tuple[int, int], list[int]] = collections.defaultdict(list)
+    for index, shape in enumerate(shapes):
+        groups[shape].append(index)
+    return tuple(map(tuple, groups.values()))
 
 
 def _span(slices: Mapping[str, tuple[int, int]], names: Sequence[str]) -> Span:

@@ -1,4 +1,3 @@
-from collections import defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple, TypeVar, cast
 
@@ -19,6 +18,7 @@ from noether.modeling.modules.attention.mixed.layout import (
     TokenSpecs,
     as_patterns,
     as_token_specs,
+    equal_shapes,
 )
 from noether.modeling.modules.factory import Device
 
@@ -144,9 +144,11 @@ class MixedAttention(QKVAttention):
             result = self.attend(q, keys, values, None if masks is None else masks.of(patterns[0]))
             return self.project_out(self.merge_heads(result))
         out = q.new_empty(batch, tokens, self.num_heads, self.head_dim)
-        batches = layout.batches or self._equal_shapes(patterns, layout, pattern_kv)
+        batches = layout.batches or equal_shapes(  # cached key groups: their sizes known only now
+            [(layout.tokens(p.query_tokens), keys.shape[2]) for p, (keys, _) in zip(patterns, pattern_kv, strict=True)]
+        )
         for indices in batches:
-            self._attend_group([patterns[i] for i in indices], indices, layout, q, pattern_kv, masks, out)
+            self._attend_group(patterns, indices, layout, q, pattern_kv, masks, out)
         return self.project_out(out.view(batch, tokens, self.hidden_dim))
 
     def _layout(self, owner: str, specs: list[Group], patterns: list[Pattern], tokens: int) -> TokenLayout:
@@ -204,19 +206,9 @@ class MixedAttention(QKVAttention):
             values[:, :, start : start + step] = self.project(part, 2)
         kv_cache.store_groups(self, layout.slices, keys, values)
 
-    @staticmethod
-    def _equal_shapes(
-        patterns: Sequence[Pattern], layout: TokenLayout, pattern_kv: Sequence[tuple[torch.Tensor, torch.Tensor]]
-    ) -> list[list[int]]:
-        """Patterns of equal (queries, keys) shapes, where cached keys make them known only now."""
-        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for index, pattern in enumerate(patterns):
-            groups[layout.tokens(pattern.query_tokens), pattern_kv[index][0].shape[2]].append(index)
-        return list(groups.values())
-
     def _attend_group(
         self,
-        group: Sequence[Pattern],
+        patterns: Sequence[Pattern],
         indices: Sequence[int],
         layout: TokenLayout,
         q: torch.Tensor,
@@ -224,7 +216,8 @@ class MixedAttention(QKVAttention):
         masks: "Masks | None",
         out: torch.Tensor,
     ) -> None:
-        """One SDPA call for patterns of equal shapes (at ``indices``); results written into ``out`` (b, n, h, d)."""
+        """One SDPA call for the equal-shaped patterns at ``indices``; results written into ``out`` (b, n, h, d)."""
+        group = [patterns[i] for i in indices]
         qs = [gather(q, layout, p.query_tokens, 2) for p in group]
         ks = [pattern_kv[index][0] for index in indices]
         vs = [pattern_kv[index][1] for index in indices]
