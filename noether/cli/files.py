@@ -47,20 +47,11 @@ def read_bounded(path: Path) -> str:
         raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-class _Frame:
-    """A collection being parsed: its value, its anchor, the values before it, a key awaiting its value."""
-
-    __slots__ = ("anchor", "before", "key", "value")
-
-    def __init__(self, value: Any, anchor: str | None, before: int) -> None:
-        self.value, self.anchor, self.before, self.key = value, anchor, before, _NO_KEY
-
-
 _NO_KEY = object()  # also: a scalar the one-pass build leaves to PyYAML
-_STARTS = {
-    yaml.SequenceStartEvent: (list, {None, "!", "tag:yaml.org,2002:seq"}),
-    yaml.MappingStartEvent: (dict, {None, "!", "tag:yaml.org,2002:map"}),
-}
+_UNSEEN = object()
+_SCALAR, _MAP_START, _SEQ_START = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+_MAP_TAGS = frozenset({None, "!", "tag:yaml.org,2002:map"})
+_SEQ_TAGS = frozenset({None, "!", "tag:yaml.org,2002:seq"})
 _ENDS = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 _MERGE = "tag:yaml.org,2002:merge"
 _STR = "tag:yaml.org,2002:str"
@@ -75,35 +66,42 @@ def _load_yaml(text: str, path: Path) -> Any:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     get_event = loader.get_event
     anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (value, values when expanded)
-    scalars: dict[tuple[Any, ...], Any] = {}
-    open_: list[_Frame] = []
+    scalars: dict[tuple[Any, ...], Any] = {}  # each distinct scalar, made once
+    enclosing: list[tuple[Any, str | None, int]] = []  # each open collection's parent, anchor and values before it
     root: list[Any] = []
+    container: Any = root  # where the next value goes, and in a mapping the key it goes under
+    key: Any = _NO_KEY
     total, building = 0, True
     try:
         while True:
             event = get_event()
             kind = type(event)
-            if kind is yaml.ScalarEvent:
+            if kind is _SCALAR:
                 total += 1
-                value = _scalar(loader, event, scalars) if building else None
+                value = None
+                if building:
+                    form = (event.value, event.tag, event.implicit)
+                    value = scalars.get(form, _UNSEEN)
+                    if value is _UNSEEN:
+                        value = scalars[form] = _scalar(loader, event)
                 if event.anchor:
                     anchors[event.anchor] = (value, 1)
-            elif kind in _STARTS:
+            elif kind is _MAP_START or kind is _SEQ_START:
                 total += 1
-                if len(open_) >= MAX_DEPTH:
+                if len(enclosing) >= MAX_DEPTH:
                     raise ValueError(_TOO_BIG.format(path=path))
-                make, plain_tags = _STARTS[kind]
-                value = make()
-                building = building and event.tag in plain_tags
+                value = {} if kind is _MAP_START else []
+                building = building and event.tag in (_MAP_TAGS if kind is _MAP_START else _SEQ_TAGS)
             elif kind is yaml.AliasEvent:
-                if event.anchor not in anchors and any(f.anchor == event.anchor for f in open_):
+                if event.anchor not in anchors and any(anchor == event.anchor for _, anchor, _ in enclosing):
                     raise ValueError(f"{path}: the document refers to itself (a recursive YAML alias)")
                 value, size = anchors.get(event.anchor, (_NO_KEY, 0))
                 total += size
             elif kind in _ENDS:
-                frame = open_.pop()
-                if frame.anchor:
-                    anchors[frame.anchor] = (frame.value, total - frame.before)
+                parent, anchor, before = enclosing.pop()
+                if anchor:
+                    anchors[anchor] = (container, total - before)
+                container, key = parent, _NO_KEY
                 continue
             elif kind is yaml.StreamEndEvent:
                 break
@@ -111,10 +109,22 @@ def _load_yaml(text: str, path: Path) -> Any:
                 continue
             if total > MAX_VALUES:
                 raise ValueError(_TOO_BIG.format(path=path))
-            if building:
-                building = _placed(value, open_[-1] if open_ else root)
-            if kind in _STARTS:
-                open_.append(_Frame(value, event.anchor, total - 1))
+            if not building:
+                pass
+            elif value is _NO_KEY:
+                building = False
+            elif type(container) is list:
+                container.append(value)
+                building = container is not root or len(root) == 1  # the stream: one document
+            elif key is _NO_KEY:
+                key = value
+                building = not isinstance(value, (list, dict))  # an unhashable key: PyYAML refuses it in its words
+            else:
+                container[key] = value
+                key = _NO_KEY
+            if kind is _MAP_START or kind is _SEQ_START:
+                enclosing.append((container, event.anchor, total - 1))
+                container, key = value, _NO_KEY
     finally:
         loader.dispose()
     if building and root:
@@ -125,44 +135,19 @@ def _load_yaml(text: str, path: Path) -> Any:
         raise ValueError(f"{path}: not valid YAML: {exc}") from None
 
 
-def _scalar(loader: Any, event: Any, seen: dict[tuple[Any, ...], Any]) -> Any:
-    """A scalar as PyYAML's safe loader makes it (immutable, so each distinct one is made once)."""
-    key = (event.value, event.tag, event.implicit)
-    if key in seen:
-        return seen[key]
+def _scalar(loader: Any, event: Any) -> Any:
+    """A scalar as PyYAML's safe loader makes it (immutable: the loop makes each distinct one once), or
+    _NO_KEY where PyYAML is left to load the document and word its error."""
     tag = event.tag
     if tag is None or tag == "!":
         tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
     if tag == _STR:  # PyYAML's safe constructor returns a string scalar's text as it is
-        seen[key] = event.value
         return event.value
     construct = loader.yaml_constructors.get(tag)
-    value = _NO_KEY
     if construct is not None and tag != _MERGE:
-        with contextlib.suppress(Exception):  # PyYAML words the error when it loads the document itself
-            value = construct(loader, yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style))
-    seen[key] = value
-    return value
-
-
-def _placed(value: Any, parent: _Frame | list[Any]) -> bool:
-    """Put a value where the events say it goes; False leaves the document to PyYAML."""
-    if value is _NO_KEY:
-        return False
-    if isinstance(parent, list):  # the stream: one document, one value
-        parent.append(value)
-        return len(parent) == 1
-    container = parent.value
-    if type(container) is list:
-        container.append(value)
-    elif parent.key is _NO_KEY:
-        if isinstance(value, (list, dict)):
-            return False  # an unhashable key: PyYAML refuses it in its own words
-        parent.key = value
-    else:
-        container[parent.key] = value
-        parent.key = _NO_KEY
-    return True
+        with contextlib.suppress(Exception):
+            return construct(loader, yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style))
+    return _NO_KEY
 
 
 _TOO_BIG = (

@@ -106,6 +106,7 @@ def test_large_documents_are_refused_in_bounded_memory(tmp_path, capsys, name, t
 YAML_DOCUMENTS = [
     "a: 1\nb: [1, 2.5, yes, no, null, ~, '3', 0x1f, 1e3, .inf, 2001-12-14]\nc: {d: {e: [x, {f: g}]}}\n",
     "x: &a [1, 2]\ny: *a\nz: &b {k: v}\nw: *b\n",  # aliases: the same object, as PyYAML gives
+    "m: &a [1, {p: &q 2}]\nn: {c: *a, d: [*a, *q, [*q]]}\n&k key: 1\nother: {*k : *k}\n",  # aliases nested, as keys
     "base: &base {a: 1, b: 2}\nderived:\n  <<: *base\n  b: 3\n",  # merge keys
     "s: !!set {a, b}\no: !!omap [{a: 1}]\n",
     "a: !!str 1\nb: !!int '2'\nc: !!binary aGVsbG8=\nt: 2001-12-14t21:59:43.10-05:00\n",
