@@ -2,8 +2,11 @@
 refuse included), capped; hostile files are answered quickly and in little memory."""
 
 import os
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from noether.cli import main
 from noether.cli.measure import measured
@@ -149,6 +152,46 @@ def test_yaml_is_built_as_pyyaml_builds_it(tmp_path, text):
     assert loaded == expected
     if isinstance(expected, dict) and "y" in expected:
         assert loaded["x"] is loaded["y"]
+
+
+_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8),
+    st.sampled_from(["yes", "no", "~", "0x1f", "1e3", ".inf", "2001-12-14", "<<", "=", "!x", "&a", ""]),
+)  # fmt: skip
+
+
+@st.composite
+def _shared_documents(draw: st.DrawFn) -> Any:
+    """Nested data whose collections repeat (the dumper writes them once, with an anchor, then aliases)."""
+    pool: list[Any] = []
+    leaves = st.one_of(_SCALARS, st.builds(lambda: pool[-1] if pool else None))
+
+    def keep(value: Any) -> Any:
+        pool.append(value)
+        return value
+
+    tree = st.recursive(
+        leaves,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4).map(keep),
+            st.dictionaries(st.one_of(st.text(max_size=4), st.integers(), st.booleans()), inner, max_size=4).map(keep),
+        ),
+        max_leaves=20,
+    )
+    return draw(tree)
+
+
+@settings(max_examples=300)
+@given(document=_shared_documents(), flow=st.sampled_from([None, True, False]))
+def test_any_yaml_document_is_built_as_pyyaml_builds_it(tmp_path_factory, document, flow):
+    import yaml
+
+    from noether.cli.files import load_file
+
+    text = yaml.safe_dump(document, default_flow_style=flow, allow_unicode=True)
+    path = tmp_path_factory.mktemp("yaml") / "doc.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_file(path) == yaml.load(text, Loader=yaml.CSafeLoader)
 
 
 @pytest.mark.parametrize(
