@@ -110,7 +110,7 @@ def _load_yaml(text: str, path: Path) -> Any:
             if total > MAX_VALUES:
                 raise ValueError(_TOO_BIG.format(path=path))
             if not building:
-                pass
+                pass  # counting only: PyYAML builds this document
             elif value is _NO_KEY:
                 building = False
             elif type(container) is list:
