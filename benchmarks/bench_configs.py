@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
+import attrs
 from _paired import paired_ratio, record, verdict
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -104,6 +105,31 @@ class Rich(Config):
     path: pathlib.Path = field(default=pathlib.Path("out"))
     size: tuple[int, int] = field(default=(1, 2))
     name: str = field(default="run")
+
+
+def _floor(cls: type[Config], *nested: str) -> type:
+    """``cls``'s fields with the same checks (its attrs converters) on a plain attrs class, built directly:
+    what the design cannot go below (no cattrs, no API, no extras, no model validators). ``nested`` fields
+    take values already built."""
+    fields = {
+        a.name: attrs.field(converter=None if a.name in nested else a.converter, default=a.default, kw_only=True)
+        for a in attrs.fields(cls)
+        if a.init and not a.name.startswith("_")
+    }
+    return attrs.make_class(f"Floor{cls.__name__}", fields, slots=True)
+
+
+FloorAttention, FloorToken, FloorPattern = _floor(AttentionConfig), _floor(TokenSpec), _floor(AttentionPattern)
+FloorLayout = _floor(Layout, "attention", "tokens", "patterns")
+
+
+def floor_layout(data: dict) -> object:
+    attention = {k: v for k, v in data["attention"].items() if k in AttentionConfig.model_fields}
+    return FloorLayout(
+        attention=FloorAttention(**attention),
+        tokens=[FloorToken(name=name, size=size) for group in data["tokens"] for name, size in group.items()],
+        patterns=[FloorPattern(**pattern) for pattern in data["patterns"]],
+    )
 
 
 RICH = {"color": "blue", "path": "runs/a", "size": [3, 4]}
@@ -203,6 +229,12 @@ def main() -> None:
         rows.append(
             f"| {name} | {c * 1e6:.2f} us | {b * 1e6:.2f} us | {ratio:.2f}x | <= {target}x {verdict(ratio, target)} |"
         )
+    # Not a target: the same field checks on plain attrs classes, built directly, show how much of a ratio is the
+    # design's floor (attrs' __init__ and the checks) and how much is the config engine around it.
+    ratio, c, b = paired_ratio(lambda: floor_layout(LAYOUT), lambda: PydLayout.model_validate(PYD_LAYOUT))
+    name = "floor: nested, plain attrs + checks"
+    print(f"{name:40s} {c * 1e6:8.2f}us {b * 1e6:8.2f}us {ratio:6.2f}x {'-':>7s}")
+    rows.append(f"| {name} | {c * 1e6:.2f} us | {b * 1e6:.2f} us | {ratio:.2f}x | (no target) |")
     ratio, torch_free = cold_import_ratio()
     print(f"{'cold import + first from_dict (process)':40s} {'':10s} {'':10s} {ratio:6.2f}x {0.6:6.2f}x "
           f"{verdict(ratio, 0.6)}  torch imported: {not torch_free}")  # fmt: skip
