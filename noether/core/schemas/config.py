@@ -37,6 +37,8 @@ _EXTRA = "_extra"  # the extras' init name: attrs.evolve hands extras back throu
 _INTERNAL = (_EXTRA, "_fields_set")
 _IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, tuple, frozenset)
 _setattr = object.__setattr__
+_Parts = tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[ErrorDetails]]
+"""Input split by :func:`_partition`: init keywords, extras, derived values, the extras' errors."""
 _explaining: contextvars.ContextVar[type | None] = contextvars.ContextVar("noether_explaining", default=None)
 
 
@@ -109,30 +111,6 @@ def _info(a: "attrs.Attribute[Any]") -> FieldInfo:
 def _check(info: FieldInfo, owner: str = "") -> Callable[[Any], Any]:
     where = f"{owner}.{info.name}" if owner else info.name
     return field_check(info.annotation, info.ge, info.le, info.min_length, info.check, where)
-
-
-def _checked_extras(cls: "type[Config]", extra: dict[Any, Any]) -> dict[str, Any]:
-    """Unknown keys kept (``extra="allow"``), refused, or in lax mode dropped."""
-    errors: list[ErrorDetails] = []
-    allow, kept = cls.__noether_extra__ == "allow", {}
-    for key, item in extra.items():
-        if type(key) is not str:
-            errors.append(error("string_type", "Extra keys should be strings", key, (str(key),)))
-        elif key in RESERVED or key in cls.model_fields:
-            msg = f"{key!r} is reserved: it cannot be a key of a config document (the API uses it)"
-            errors.append(error("reserved_name", msg, item, (key,)))
-        elif allow:
-            try:
-                kept[key] = owned(item)
-            except InvalidValue as exc:
-                errors += translate(exc, item, (key,))
-        elif is_lax():
-            relaxed(f"{cls.__name__}.{key}", "an unknown key (dropped)")
-        else:
-            errors.append(error("extra_forbidden", "Extra inputs are not permitted", item, (key,)))
-    if errors:
-        raise ValidationError(cls.__name__, hinted(errors, [n for n, i in cls.model_fields.items() if not i.derived]))
-    return kept
 
 
 def _install_checks(cls: type, fields: list["attrs.Attribute[Any]"]) -> list["attrs.Attribute[Any]"]:
@@ -230,12 +208,13 @@ def _hook(cls: type, kind: str) -> Callable[..., Any]:
     return _cached(cls, f"__noether_{kind}__", lambda: getattr(converter, f"get_{kind}_hook")(cls))  # type: ignore[no-any-return]
 
 
-def _partition(cls: Any, data: Mapping[Any, Any]) -> tuple[dict[str, Any], dict[Any, Any], dict[str, Any]]:
-    """``data`` as init keywords, extras and derived values. An ``_extra`` mapping (the init name
-    attrs.evolve hands the extras back under) is unpacked into the extras."""
+def _partition(cls: Any, data: Mapping[Any, Any]) -> _Parts:
+    """``data`` as init keywords, extras and derived values, and the extras' errors: an unknown key is kept
+    (``extra="allow"``), refused, or in lax mode dropped. An ``_extra`` mapping (the init name attrs.evolve
+    hands the extras back under) is read as extras."""
     init: dict[str, Any] = {}
-    rest: dict[Any, Any] = {}
     derived: dict[str, Any] = {}
+    unknown: list[tuple[Any, Any]] = []
     names, derived_names = cls.__noether_init__, cls.__noether_derived__
     for key, value in data.items():
         if key in names:
@@ -243,10 +222,30 @@ def _partition(cls: Any, data: Mapping[Any, Any]) -> tuple[dict[str, Any], dict[
         elif key in derived_names:
             derived[key] = value
         elif key == _EXTRA and isinstance(value, Mapping):
-            rest.update(value)
+            unknown += value.items()
         else:
-            rest[key] = value
-    return init, rest, derived
+            unknown.append((key, value))
+    extra: dict[str, Any] = {}
+    errors: list[ErrorDetails] = []
+    allow = cls.__noether_extra__ == "allow"
+    for key, item in unknown:
+        if type(key) is not str:
+            errors.append(error("string_type", "Extra keys should be strings", key, (str(key),)))
+        elif key in RESERVED or key in cls.model_fields:
+            msg = f"{key!r} is reserved: it cannot be a key of a config document (the API uses it)"
+            errors.append(error("reserved_name", msg, item, (key,)))
+        elif allow:
+            try:
+                extra[key] = owned(item)
+            except InvalidValue as exc:
+                errors += translate(exc, item, (key,))
+        elif is_lax():
+            relaxed(f"{cls.__name__}.{key}", "an unknown key (dropped)")
+        else:
+            errors.append(error("extra_forbidden", "Extra inputs are not permitted", item, (key,)))
+    if errors:
+        errors = hinted(errors, [name for name, info in cls.model_fields.items() if not info.derived])
+    return init, extra, derived, errors
 
 
 def _structure_fn(cls: Any, detailed: bool) -> Any:
@@ -298,25 +297,25 @@ class Config:
         """``__init__`` given extras or derived values: extras are checked before the fields, derived
         values against what the model validators derive."""
         cls = type(self)
-        kwargs, rest, derived = _partition(cls, given)
-        try:
-            if rest:
-                kwargs[_EXTRA] = _checked_extras(cls, rest)
-            self.__attrs_init__(**kwargs)
-            refused = False
-        except Exception:
-            if _explaining.get() is cls:
-                raise
-            refused = True
+        parts = kwargs, extra, derived, errors = _partition(cls, given)
+        refused = bool(errors)
+        if refused and _explaining.get() is cls:  # inside its detailed structuring: let cattrs collect this error
+            raise ValidationError(cls.__name__, errors)
+        if not refused:
+            try:
+                self.__attrs_init__(_extra=extra, **kwargs)
+            except Exception:
+                if _explaining.get() is cls:
+                    raise
+                refused = True
         if refused:
-            kwargs.pop(_EXTRA, None)
-            self._adopt(cls._explain(given, (kwargs, rest, derived)))
+            self._adopt(cls._explain(given, parts))
             return
         if derived:
             errors = [e for name, value in derived.items() for e in self._derived_errors(name, value)]
             if errors:
                 raise ValidationError(cls.__name__, errors)
-        keys = given if _EXTRA not in given else (*kwargs, *self._extra, *derived)
+        keys = given if _EXTRA not in given else (*kwargs, *extra, *derived)
         _setattr(self, "_fields_set", tuple(keys))
 
     def _adopt(self, other: "Config") -> None:
@@ -400,15 +399,15 @@ class Config:
         return structure
 
     @classmethod
-    def _explain(cls, data: Any, parts: tuple[dict[str, Any], Any, dict[str, Any]] | None = None) -> Self:
+    def _explain(cls, data: Any, parts: _Parts | None = None) -> Self:
         """Load ``data`` with cattrs' detailed validation: the instance, or every error at once.
-        ``parts``: ``data`` as init keywords, extras and derived values, where already split."""
+        ``parts``: what :func:`_partition` made of ``data``, where it already ran."""
         if parts is None:
             if type(data) is not dict and not isinstance(data, Mapping):
                 expected = f"Input should be a valid dictionary or instance of {cls.__name__}"
                 raise ValidationError(cls.__name__, [error("model_type", expected, data)])
             parts = _partition(cls, data)
-        core, extra, derived = parts
+        core, extra, derived, extra_errors = parts
         errors: list[ErrorDetails] = []
         token = _explaining.set(cls)
         try:
@@ -422,10 +421,7 @@ class Config:
         if failure is not None:
             errors, instance = translate(failure, core), None
             del failure
-        try:
-            extra = _checked_extras(cls, extra)
-        except ValidationError as exc:
-            errors += exc.errors()
+        errors += extra_errors
         for name, value in derived.items() if instance is not None else ():
             errors += instance._derived_errors(name, value)
         if errors:
