@@ -8,6 +8,7 @@ import math
 import pathlib
 import pickle
 import sys
+from typing import ClassVar
 
 import attrs
 import cattrs
@@ -295,6 +296,26 @@ class TestApi:
         assert loose.to_dict()["w"] == [1]
         assert loose.model_extra == {"w": [1]}
         assert errors(AttentionConfig.from_dict, {"hidden_dim": 8, "num_heads": 2, 5: 1}) == [(("5",), "string_type")]
+
+    def test_a_class_with_its_own_init_is_built_through_it(self):
+        @config(extra="allow")
+        class Counted(Config):
+            n: int = field(default=1)
+            built: ClassVar[list[dict]] = []
+
+            def __init__(self, **kwargs: object) -> None:
+                type(self).built.append(dict(kwargs))
+                super().__init__(**kwargs)
+
+        plain = Counted.from_dict({"n": 2})
+        extra = Counted.from_dict({"n": 3, "note": "x"})
+        assert (plain.n, extra.n, extra.model_extra) == (2, 3, {"note": "x"})
+        assert Counted.built == [{"n": 2}, {"n": 3, "note": "x"}]
+        assert errors(Counted.from_dict, {"n": 1, 5: 1}) == [(("5",), "string_type")]
+        assert errors(AttentionConfig.from_dict, {"hidden_dim": 8, "num_heads": 2, "head_dim": 3, 5: 1}) == [
+            (("5",), "string_type"),
+            (("head_dim",), "derived_mismatch"),
+        ]
 
     def test_nested_locations_through_lists_and_dicts(self):
         @config

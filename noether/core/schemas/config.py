@@ -376,6 +376,7 @@ class Config:
         """The hook ``converter`` uses for this class: cattrs' generated function, whose call of
         the class runs every check in ``__init__``; a refusal is explained there."""
         load, init_names = _structure_fn(cls, False), cls.__noether_init__
+        own_init = cls.__init__ is Config.__init__  # else the class's own __init__ is called, as cattrs calls it
 
         def structure(data: Any, _type: Any = cls) -> Any:
             if type(data) is dict:
@@ -384,8 +385,14 @@ class Config:
                         return load(data)
                     except KeyError:  # a required field is missing: cattrs' function read it before calling the class
                         return cls._explain(data)
+                if (
+                    own_init
+                ):  # extras or derived values, which cattrs' function would drop: what __init__ does with them
+                    instance = cls.__new__(cls)
+                    instance._init_with_rest(data)
+                    return instance
                 try:
-                    return cls(**data)  # extras or derived values, which cattrs' function would drop: the class checks
+                    return cls(**data)
                 except TypeError:
                     if all(type(k) is str for k in data):
                         raise
