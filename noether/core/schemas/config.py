@@ -385,9 +385,8 @@ class Config:
                         return load(data)
                     except KeyError:  # a required field is missing: cattrs' function read it before calling the class
                         return cls._explain(data)
-                if (
-                    own_init
-                ):  # extras or derived values, which cattrs' function would drop: what __init__ does with them
+                # extras or derived values, which cattrs' function would drop: built as __init__ builds them
+                if own_init:
                     instance = cls.__new__(cls)
                     instance._init_with_rest(data)
                     return instance
