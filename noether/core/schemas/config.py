@@ -3,7 +3,7 @@
 One path decides: every field's check (:mod:`noether.core.schemas.converter`) is its
 attrs converter, model validators run after ``__init__``, and ``__init__`` checks the
 extras before them, so construction, ``from_dict``, ``cattrs.structure``,
-assignment and ``attrs.evolve`` all pass through ``__init__``. cattrs' generated
+assignment and ``attrs.evolve`` all pass through ``__init__``'s checks. cattrs' generated
 functions structure (``prefer_attrib_converters``: the checks run once, in ``__init__``)
 and dump; when ``__init__`` refuses, the function cattrs generates with detailed
 validation runs only to explain, and :func:`~noether.core.schemas.errors.translate`
