@@ -376,7 +376,7 @@ class Config:
         """The hook ``converter`` uses for this class: cattrs' generated function, whose call of
         the class runs every check in ``__init__``; a refusal is explained there."""
         load, init_names = _structure_fn(cls, False), cls.__noether_init__
-        own_init = cls.__init__ is Config.__init__  # else the class's own __init__ is called, as cattrs calls it
+        inherits_init = cls.__init__ is Config.__init__  # a class with its own __init__ is built through it
 
         def structure(data: Any, _type: Any = cls) -> Any:
             if type(data) is dict:
@@ -386,7 +386,7 @@ class Config:
                     except KeyError:  # a required field is missing: cattrs' function read it before calling the class
                         return cls._explain(data)
                 # extras or derived values, which cattrs' function would drop: built as __init__ builds them
-                if own_init:
+                if inherits_init:
                     instance = cls.__new__(cls)
                     instance._init_with_rest(data)
                     return instance
