@@ -251,7 +251,10 @@ def _partition(cls: Any, data: Mapping[Any, Any]) -> _Parts:
 def _structure_fn(cls: Any, detailed: bool) -> Any:
     """cattrs' generated function for ``cls``: the checks run by ``__init__`` (attrs converters), or,
     to explain a refusal, each field's check as its hook under detailed validation."""
-    return _cached(cls, f"__noether_structure_{detailed}__", lambda: _make_structure_fn(cls, detailed))
+    return _cached(cls, _STRUCTURE_FN_KEYS[detailed], lambda: _make_structure_fn(cls, detailed))
+
+
+_STRUCTURE_FN_KEYS = ("__noether_structure_fast__", "__noether_structure_detailed__")
 
 
 def _make_structure_fn(cls: Any, detailed: bool) -> Any:

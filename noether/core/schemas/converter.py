@@ -125,17 +125,12 @@ def float_pattern(ge: float | None, le: float | None) -> str | None:
     return None if core is None else f"^({core})$"
 
 
-def _messages(ge: float | None, le: float | None) -> tuple[str, str]:
-    return f"Input should be greater than or equal to {ge}", f"Input should be less than or equal to {le}"
-
-
 def _outside(value: Any, lo: float, hi: float, ge: float | None, le: float | None) -> InvalidValue:
     if value != value or (value < lo and ge is None) or (value > hi and le is None):
         return InvalidValue("finite_number", "Input should be a finite number", value)
-    below, above = _messages(ge, le)
     if value < lo:
-        return InvalidValue("greater_than_equal", below, value)
-    return InvalidValue("less_than_equal", above, value)
+        return InvalidValue("greater_than_equal", f"Input should be greater than or equal to {ge}", value)
+    return InvalidValue("less_than_equal", f"Input should be less than or equal to {le}", value)
 
 
 def int_check(ge: float | None = None, le: float | None = None, where: str = "an int") -> Check:
@@ -243,26 +238,29 @@ def owned(value: Any, depth: int = 0) -> Any:
     """``value`` with containers of its own (nothing shared with the caller), depth bounded: lists,
     dicts, sets and tuples are rebuilt, attrs instances (nested configs) copied field by field."""
     kind = type(value)
-    if kind is str or kind is int or kind is float or kind is bool or value is None:
+    if kind in _ATOMS:
         return value
     if depth >= MAX_DEPTH:
         raise InvalidValue("too_deep", f"Input should be nested at most {MAX_DEPTH} levels deep", "...")
+    depth += 1
     if isinstance(value, dict):
-        return {k: v if type(v) in _ATOMS else owned(v, depth + 1) for k, v in value.items()}
+        return {k: v if type(v) in _ATOMS else owned(v, depth) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        items = [v if type(v) in _ATOMS else owned(v, depth + 1) for v in value]
-        base = next(k for k in (list, tuple, set, frozenset) if isinstance(value, k))
+        items = [v if type(v) in _ATOMS else owned(v, depth) for v in value]
+        base = kind if kind in _CONTAINERS else next(k for k in _CONTAINERS if isinstance(value, k))
         return items if base is list else base(items)
-    if attrs.has(kind):
+    fields = getattr(kind, "__attrs_attrs__", None)
+    if fields is not None:
         copy = object.__new__(kind)
-        for a in attrs.fields(kind):
+        for a in fields:
             item = getattr(value, a.name, _UNSET)
             if item is not _UNSET:
-                object.__setattr__(copy, a.name, owned(item, depth + 1))
+                object.__setattr__(copy, a.name, item if type(item) in _ATOMS else owned(item, depth))
         return copy
     return value
 
 
+_CONTAINERS = (list, tuple, set, frozenset)
 _ATOMS = frozenset((str, int, float, bool, type(None)))
 _UNSET = object()
 
