@@ -21,7 +21,7 @@ from _paired import record
 from noether.cli.measure import human_bytes
 
 SECONDS, MEMORY = 2.0, 200 * 2**20
-GROUPS_SECONDS = 1.0
+GROUPS_SECONDS = 0.5  # issue 24 asks for "well under a second": half of one
 HEAD = "attention: dot_product\nhidden_dim: 8\nnum_heads: 2\n"
 LAUGHS = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 10)

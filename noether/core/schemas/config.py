@@ -258,13 +258,13 @@ _STRUCTURE_FN_KEYS = ("__noether_structure_fast__", "__noether_structure_detaile
 
 
 def _make_structure_fn(cls: Any, detailed: bool) -> Any:
+    hooks: dict[str, Any] = {_EXTRA: override(omit=True)}  # extras are checked apart, and never reach the fast one
     if not detailed:
         return make_dict_structure_fn(
             cls, converter, _cattrs_forbid_extra_keys=False, _cattrs_prefer_attrib_converters=True,
-            _cattrs_detailed_validation=False,
+            _cattrs_detailed_validation=False, **hooks,
         )  # fmt: skip
-    hooks: dict[str, Any] = {a.name: override(struct_hook=a.converter) for a in attrs.fields(cls) if a.init}
-    hooks[_EXTRA] = override(omit=True)  # checked apart, after the fields
+    hooks.update({a.name: override(struct_hook=a.converter) for a in attrs.fields(cls) if a.init and a.name != _EXTRA})
     return make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=False,
                                   _cattrs_detailed_validation=True, **hooks)  # fmt: skip
 
