@@ -194,18 +194,18 @@ def is_config_class(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, Config)
 
 
-def _cached(cls: type, key: str, make: Callable[[], Any]) -> Any:
-    """``make()``, kept on ``cls`` itself (not inherited by subclasses)."""
+def _cached(cls: type, key: str, make: Callable[..., Any], *args: Any) -> Any:
+    """``make(*args)``, kept on ``cls`` itself (not inherited by subclasses)."""
     value = cls.__dict__.get(key)
     if value is None:
-        value = make()
+        value = make(*args)
         type.__setattr__(cls, key, value)
     return value
 
 
 def _hook(cls: type, kind: str) -> Callable[..., Any]:
     """The converter's (un)structure hook for ``cls``, looked up once per class (cattrs' dispatch costs a call)."""
-    return _cached(cls, f"__noether_{kind}__", lambda: getattr(converter, f"get_{kind}_hook")(cls))  # type: ignore[no-any-return]
+    return _cached(cls, f"__noether_{kind}__", getattr(converter, f"get_{kind}_hook"), cls)  # type: ignore[no-any-return]
 
 
 def _partition(cls: Any, data: Mapping[Any, Any]) -> _Parts:
@@ -251,7 +251,7 @@ def _partition(cls: Any, data: Mapping[Any, Any]) -> _Parts:
 def _structure_fn(cls: Any, detailed: bool) -> Any:
     """cattrs' generated function for ``cls``: the checks run by ``__init__`` (attrs converters), or,
     to explain a refusal, each field's check as its hook under detailed validation."""
-    return _cached(cls, _STRUCTURE_FN_KEYS[detailed], lambda: _make_structure_fn(cls, detailed))
+    return _cached(cls, _STRUCTURE_FN_KEYS[detailed], _make_structure_fn, cls, detailed)
 
 
 _STRUCTURE_FN_KEYS = ("__noether_structure_fast__", "__noether_structure_detailed__")
