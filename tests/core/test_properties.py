@@ -157,7 +157,7 @@ def schema_of(cls: type[Config]) -> jsonschema.Draft202012Validator:
 @settings(max_examples=400)
 @given(st.one_of(st.text(max_size=6), st.integers(), st.none()), json_value | st.integers(min_value=-3, max_value=3))
 def test_token_spec_pair_decides_as_its_field_form(name: Any, size: Any) -> None:
-    """TokenSpec's hook sets the slots of a plainly valid pair itself: it must decide as the fields would."""
+    """TokenSpec's own hook reads the pair form: it must decide as the field form does."""
     if name in ("name", "size"):  # {"name": ...} is the field form, not a pair
         return
     pair, fields = (
