@@ -248,25 +248,25 @@ def _partition(cls: Any, data: Mapping[Any, Any]) -> _Parts:
     return init, extra, derived, errors
 
 
+_STRUCTURE_FN_KEYS = ("__noether_structure_fast__", "__noether_structure_detailed__")
+
+
 def _structure_fn(cls: Any, detailed: bool) -> Any:
     """cattrs' generated function for ``cls``: the checks run by ``__init__`` (attrs converters), or,
     to explain a refusal, each field's check as its hook under detailed validation."""
     return _cached(cls, _STRUCTURE_FN_KEYS[detailed], _make_structure_fn, cls, detailed)
 
 
-_STRUCTURE_FN_KEYS = ("__noether_structure_fast__", "__noether_structure_detailed__")
-
-
 def _make_structure_fn(cls: Any, detailed: bool) -> Any:
-    hooks: dict[str, Any] = {_EXTRA: override(omit=True)}  # extras are checked apart, and never reach the fast one
+    omit_extra: dict[str, Any] = {_EXTRA: override(omit=True)}  # extras are checked apart: never in the fast one
     if not detailed:
         return make_dict_structure_fn(
             cls, converter, _cattrs_forbid_extra_keys=False, _cattrs_prefer_attrib_converters=True,
-            _cattrs_detailed_validation=False, **hooks,
+            _cattrs_detailed_validation=False, **omit_extra,
         )  # fmt: skip
-    hooks.update({a.name: override(struct_hook=a.converter) for a in attrs.fields(cls) if a.init and a.name != _EXTRA})
+    checks: dict[str, Any] = {a.name: override(struct_hook=a.converter) for a in attrs.fields(cls) if a.init}
     return make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=False,
-                                  _cattrs_detailed_validation=True, **hooks)  # fmt: skip
+                                  _cattrs_detailed_validation=True, **{**checks, **omit_extra})  # fmt: skip
 
 
 @attrs.define(kw_only=True, slots=True, init=False, repr=False, on_setattr=attrs.setters.NO_OP)
