@@ -220,6 +220,29 @@ class TestAssignmentAndEvolve:
             attrs.evolve(cfg, num_heads=0)
         assert info.value.errors()[0]["loc"] == ("num_heads",)
 
+    def test_extras_given_to_one_config_reach_no_other(self):
+        plain, other = AttentionConfig(hidden_dim=8, num_heads=2), AttentionConfig(hidden_dim=8, num_heads=2)
+        updated = plain.model_copy(update={"x": 1})
+        evolved = attrs.evolve(plain, _extra={"y": 2})
+        assert (dict(updated.model_extra), dict(evolved.model_extra)) == ({"x": 1}, {"y": 2})
+        assert dict(plain.model_extra) == dict(other.model_extra) == {}
+        plain.x = [3]  # an extra, assigned: validated and owned like one given at construction
+        assert (dict(plain.model_extra), dict(other.model_extra), plain.model_fields_set) == (
+            {"x": [3]}, {}, {"hidden_dim", "num_heads", "x"}
+        )  # fmt: skip
+
+    def test_assigning_an_unknown_name_is_an_extra_or_refused(self):
+        @config
+        class Strict(Config):
+            depth: int = field(default=1)
+
+        cfg = Strict()
+        with pytest.raises(ValidationError, match=r"Extra inputs are not permitted\. Did you mean 'depth'"):
+            cfg.dept = 2
+        with pytest.raises(ValidationError, match="'_fields_set' is reserved"):
+            cfg._fields_set = ("depth",)
+        assert (cfg.depth, cfg.model_fields_set) == (1, set())
+
 
 class TestApi:
     def test_copy_and_pickle(self):
