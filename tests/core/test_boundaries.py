@@ -15,6 +15,7 @@ import pytest
 
 import noether.core.schemas as schemas
 from noether.core.schemas import Config, ValidationError, config, field, lax
+from noether.core.schemas.config import RESERVED
 from noether.core.schemas.modules import AttentionConfig, AttentionPattern
 
 CORE = pathlib.Path(schemas.__file__).parent
@@ -75,6 +76,15 @@ class TestReservedNames:
                 load(document)
             assert kinds(caught.value) == [((key,), "reserved_name")]
             assert f"{key!r} is reserved" in str(caught.value)
+        assert not jsonschema.Draft202012Validator(AttentionConfig.model_json_schema()).is_valid(document)
+
+    def test_the_schema_of_a_class_with_extras_names_every_reserved_key(self):
+        """The loader refuses the API's names as extra keys, so the schema's ``propertyNames`` does too."""
+        schema = AttentionConfig.model_json_schema()
+        refused = set(schema["propertyNames"]["not"]["enum"])
+        assert refused == RESERVED - AttentionConfig.model_fields.keys()
+        assert {"to_dict", "model_extra", "_extra", "coerce"} <= refused
+        assert "propertyNames" not in AttentionPattern.model_json_schema()  # no extras: additionalProperties is false
 
     def test_a_reserved_field_name_fails_at_definition(self):
         with pytest.raises(TypeError, match="model_extra: the name is reserved"):

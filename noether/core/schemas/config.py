@@ -344,7 +344,7 @@ class Config:
         where the class keeps extras), or nothing changes."""
         if name == "model_extra":
             raise AttributeError(f"{type(self).__name__}.model_extra is read-only: set extras through the config")
-        if self._fields_set is None:  # constructing: model validators set derived fields
+        if self._fields_set is None or name[:2] == "__":  # constructing (derived fields), or Python's own
             return _setattr(self, name, value)
         if name in self.__noether_derived__:  # may repeat the derived value, never contradict it
             errors = self._derived_errors(name, value)

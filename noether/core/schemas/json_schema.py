@@ -3,7 +3,8 @@
 Every rule a field check enforces has a keyword here, derived from the same bounds and
 patterns the checks use. What JSON Schema cannot say: the cross-field rules of model
 validators (say, hidden_dim divisible by num_heads), and that ``64.0`` is an integer to
-JSON Schema but not to an int field.
+JSON Schema but not to an int field. Reserved names are refused as extra keys, ``_extra``
+too, though the loader reads it as extras: it is how ``attrs.evolve`` hands them back.
 """
 
 import collections.abc
@@ -16,7 +17,7 @@ import types
 import typing
 from typing import Any
 
-from noether.core.schemas.config import Config, FieldInfo
+from noether.core.schemas.config import RESERVED, Config, FieldInfo
 from noether.core.schemas.converter import FINITE, float_pattern, number_range
 
 _SIMPLE: dict[Any, dict[str, Any]] = {
@@ -103,6 +104,8 @@ def object_schema(cls: type[Config], defs: dict[str, Any]) -> dict[str, Any]:
     if required:
         schema["required"] = required
     schema["additionalProperties"] = cls.__noether_extra__ == "allow"
+    if schema["additionalProperties"]:
+        schema["propertyNames"] = {"not": {"enum": sorted(RESERVED - cls.model_fields.keys())}}
     return schema
 
 
