@@ -12,6 +12,7 @@ turns its exception groups into one located :class:`ValidationError`.
 
 import contextvars
 import copy
+import functools
 import sys
 import typing
 from collections.abc import Callable, Mapping
@@ -195,18 +196,10 @@ def is_config_class(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, Config)
 
 
-def _cached(cls: type, key: str, make: Callable[..., Any], *args: Any) -> Any:
-    """``make(*args)``, kept on ``cls`` itself (not inherited by subclasses)."""
-    value = cls.__dict__.get(key)
-    if value is None:
-        value = make(*args)
-        type.__setattr__(cls, key, value)
-    return value
-
-
+@functools.cache
 def _hook(cls: type, kind: str) -> Callable[..., Any]:
-    """The converter's (un)structure hook for ``cls``, looked up once per class (cattrs' dispatch costs a call)."""
-    return _cached(cls, f"__noether_{kind}__", getattr(converter, f"get_{kind}_hook"), cls)  # type: ignore[no-any-return]
+    """The converter's (un)structure hook for ``cls``, found once (cattrs' dispatch costs a call per load)."""
+    return getattr(converter, f"get_{kind}_hook")(cls)  # type: ignore[no-any-return]
 
 
 def _partition(cls: Any, data: Mapping[Any, Any]) -> _Parts:
@@ -249,25 +242,16 @@ def _partition(cls: Any, data: Mapping[Any, Any]) -> _Parts:
     return init, extra, derived, errors
 
 
-_STRUCTURE_FN_KEYS = ("__noether_structure_fast__", "__noether_structure_detailed__")
-
-
+@functools.cache
 def _structure_fn(cls: Any, detailed: bool) -> Any:
     """cattrs' generated function for ``cls``: the checks run by ``__init__`` (attrs converters), or,
     to explain a refusal, each field's check as its hook under detailed validation."""
-    return _cached(cls, _STRUCTURE_FN_KEYS[detailed], _make_structure_fn, cls, detailed)
-
-
-def _make_structure_fn(cls: Any, detailed: bool) -> Any:
-    omit_extra: dict[str, Any] = {_EXTRA: override(omit=True)}  # extras are checked apart: never in the fast one
-    if not detailed:
-        return make_dict_structure_fn(
-            cls, converter, _cattrs_forbid_extra_keys=False, _cattrs_prefer_attrib_converters=True,
-            _cattrs_detailed_validation=False, **omit_extra,
-        )  # fmt: skip
-    checks: dict[str, Any] = {a.name: override(struct_hook=a.converter) for a in attrs.fields(cls) if a.init}
-    return make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=False,
-                                  _cattrs_detailed_validation=True, **{**checks, **omit_extra})  # fmt: skip
+    overrides: dict[str, Any] = {
+        a.name: override(struct_hook=a.converter) for a in attrs.fields(cls) if detailed and a.init
+    }
+    overrides[_EXTRA] = override(omit=True)  # extras are checked apart
+    return make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=False, _cattrs_detailed_validation=detailed,
+                                  _cattrs_prefer_attrib_converters=not detailed, **overrides)  # fmt: skip
 
 
 @attrs.define(kw_only=True, slots=True, init=False, repr=False, on_setattr=attrs.setters.NO_OP)
@@ -280,7 +264,7 @@ class Config:
     model_fields: ClassVar[dict[str, FieldInfo]] = {}
 
     _extra: Mapping[str, Any] = attrs.field(default=_NO_EXTRAS, alias="_extra")  # checked by __init__
-    _fields_set: Any = attrs.field(init=False, eq=False)  # unset while constructing
+    _fields_set: Any = attrs.field(default=None, init=False, eq=False)  # None while constructing
 
     def __init__(self, **kwargs: Any) -> None:
         cls = type(self)
@@ -330,8 +314,6 @@ class Config:
 
         def __getattr__(self, name: str) -> Any:
             # Only reached when normal lookup fails: extras read like fields.
-            if name == "_fields_set":  # unset while constructing
-                return None
             if name != _EXTRA:
                 try:
                     return self._extra[name]
@@ -470,15 +452,13 @@ class Config:
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Build and validate from plain data (a dict loaded from YAML, JSON or a checkpoint); an
         instance is returned as it is (as pydantic's), while one nested in other input is copied."""
-        hook = cls.__dict__.get("__noether_structure__") or _hook(cls, "structure")
         if type(data) is not dict and isinstance(data, cls):
             return data
-        return hook(data, cls)  # type: ignore[no-any-return]
+        return _hook(cls, "structure")(data, cls)  # type: ignore[no-any-return]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that ``from_dict`` turns back into an equal config (containers of its own)."""
-        dump = type(self).__dict__.get("__noether_unstructure__") or _hook(type(self), "unstructure")
-        return dump(self)  # type: ignore[no-any-return]
+        return _hook(type(self), "unstructure")(self)  # type: ignore[no-any-return]
 
     @classmethod
     def model_validate(cls, obj: Any) -> Self:
