@@ -226,7 +226,9 @@ class TestAssignmentAndEvolve:
         evolved = attrs.evolve(plain, _extra={"y": 2})
         assert (dict(updated.model_extra), dict(evolved.model_extra)) == ({"x": 1}, {"y": 2})
         assert dict(plain.model_extra) == dict(other.model_extra) == {}
-        plain.x = [3]  # an extra, assigned: validated and owned like one given at construction
+        given = [3]
+        plain.x = given  # an extra, assigned: validated and owned like one given at construction
+        given.append(4)
         assert (dict(plain.model_extra), dict(other.model_extra), plain.model_fields_set) == (
             {"x": [3]}, {}, {"hidden_dim", "num_heads", "x"}
         )  # fmt: skip

@@ -196,10 +196,12 @@ def is_config_class(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, Config)
 
 
-@functools.cache
-def _hook(cls: type, kind: str) -> Callable[..., Any]:
-    """The converter's (un)structure hook for ``cls``, found once (cattrs' dispatch costs a call per load)."""
+def _find_hook(cls: Any, kind: str) -> Callable[..., Any]:
     return getattr(converter, f"get_{kind}_hook")(cls)  # type: ignore[no-any-return]
+
+
+_hook: Callable[[Any, str], Callable[..., Any]] = functools.cache(_find_hook)
+"""The converter's (un)structure hook for a class, found once: cattrs' dispatch costs a call per load."""
 
 
 def _partition(cls: Any, data: Mapping[Any, Any]) -> _Parts:
@@ -242,16 +244,18 @@ def _partition(cls: Any, data: Mapping[Any, Any]) -> _Parts:
     return init, extra, derived, errors
 
 
-@functools.cache
-def _structure_fn(cls: Any, detailed: bool) -> Any:
-    """cattrs' generated function for ``cls``: the checks run by ``__init__`` (attrs converters), or,
-    to explain a refusal, each field's check as its hook under detailed validation."""
+def _make_structure_fn(cls: Any, detailed: bool) -> Any:
     overrides: dict[str, Any] = {
         a.name: override(struct_hook=a.converter) for a in attrs.fields(cls) if detailed and a.init
     }
     overrides[_EXTRA] = override(omit=True)  # extras are checked apart
     return make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=False, _cattrs_detailed_validation=detailed,
                                   _cattrs_prefer_attrib_converters=not detailed, **overrides)  # fmt: skip
+
+
+_structure_fn: Callable[[Any, bool], Any] = functools.cache(_make_structure_fn)
+"""cattrs' generated function for a class: the checks run by ``__init__`` (attrs converters), or,
+to explain a refusal, each field's check as its hook under detailed validation."""
 
 
 @attrs.define(kw_only=True, slots=True, init=False, repr=False, on_setattr=attrs.setters.NO_OP)
