@@ -154,6 +154,23 @@ class TestLax:
         with pytest.raises(ValidationError):  # strict again outside the block
             AttentionConfig.from_dict(document)
 
+    def test_lax_floats_take_bools_and_any_number_string(self):
+        @config
+        class Rates(Config):
+            ratio: float = field(default=0.5, ge=0.0, le=1.0)
+            scale: float = field(default=1.0)
+
+        with lax(), warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            cfg = Rates.from_dict({"ratio": True, "scale": " 2.5 "})  # outside the strict numeric-string pattern
+            with pytest.raises(ValidationError) as caught:
+                Rates.from_dict({"ratio": "half", "scale": "1e999"})
+        assert (cfg.ratio, cfg.scale) == (1.0, 2.5)
+        assert kinds(caught.value) == [(("ratio",), "float_type"), (("scale",), "finite_number")]
+        assert sorted(str(w.message).partition(" accepted")[0] for w in seen) == [
+            "Rates.ratio: bool for a float", "Rates.scale: str for a float"
+        ]  # fmt: skip
+
     def test_lax_still_refuses_what_1x_refused(self):
         with lax(), pytest.raises(ValidationError) as caught:
             AttentionConfig.from_dict({"hidden_dim": 64.5, "num_heads": "four", "use_rope": "maybe"})

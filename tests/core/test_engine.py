@@ -87,6 +87,24 @@ class TestFieldTypes:
             (("origin", "x"), "int_type"),
         ]
 
+    def test_a_union_with_none_and_an_attrs_class_given_no_mapping(self):
+        @config
+        class Loose(Config):
+            key: int | str | None = field(default=0)
+            origin: Point | None = field(default=None)
+
+        assert Loose(key=None).key is None
+        assert errors(Loose.from_dict, {"key": 1.5, "origin": 5}) == [
+            (("key",), "union_type"), (("origin",), "model_type")
+        ]  # fmt: skip
+
+    def test_bounds_on_what_is_no_number_fail_at_definition(self):
+        with pytest.raises(TypeError, match=r"ge/le bound numbers or the values of a mapping of numbers, not <class"):
+
+            @config
+            class Bounded(Config):
+                name: str = field(default="a", ge=0)
+
     def test_enum_error_lists_values(self):
         with pytest.raises(ValidationError, match="Input should be 'red' or 'blue'"):
             Rich(color="green")
