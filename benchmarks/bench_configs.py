@@ -112,9 +112,9 @@ def _floor(cls: type[Config], *nested: str) -> type:
     what the design cannot go below (no cattrs, no API, no extras, no model validators). ``nested`` fields
     take values already built."""
     fields = {
-        a.name: attrs.field(converter=None if a.name in nested else a.converter, default=a.default, kw_only=True)
+        a.alias: attrs.field(converter=None if a.alias in nested else a.converter, default=a.default, kw_only=True)
         for a in attrs.fields(cls)
-        if a.init and not a.name.startswith("_")
+        if a.init and a.alias in cls.model_fields
     }
     return attrs.make_class(f"Floor{cls.__name__}", fields, slots=True)
 

@@ -244,24 +244,41 @@ class TestAssignmentAndEvolve:
         evolved = attrs.evolve(plain, _extra={"y": 2})
         assert (dict(updated.model_extra), dict(evolved.model_extra)) == ({"x": 1}, {"y": 2})
         assert dict(plain.model_extra) == dict(other.model_extra) == {}
-        given = [3]
-        plain.x = given  # an extra, assigned: validated and owned like one given at construction
-        given.append(4)
-        assert (dict(plain.model_extra), dict(other.model_extra), plain.model_fields_set) == (
-            {"x": [3]}, {}, {"hidden_dim", "num_heads", "x"}
-        )  # fmt: skip
 
-    def test_assigning_an_unknown_name_is_an_extra_or_refused(self):
+    def test_assigning_what_is_no_field_is_refused(self):
+        cfg = AttentionConfig(hidden_dim=8, num_heads=2, window=3)
+        with pytest.raises(AttributeError, match="'AttentionConfig' object has no attribute 'windw'"):
+            cfg.windw = 4
+        with pytest.raises(AttributeError, match="model_extra is read-only"):
+            cfg.model_extra = {}  # type: ignore[misc]
+        assert (cfg.to_dict()["window"], cfg.model_fields_set) == (3, {"hidden_dim", "num_heads", "window"})
+
+    def test_a_field_is_a_slot_of_its_own_behind_its_name(self):
+        """``__init__`` assigns the slot ``_name`` directly; the name is the property that re-validates."""
+
         @config
-        class Strict(Config):
-            depth: int = field(default=1)
+        class Base(Config):
+            depth: int = field(default=1, ge=1)
 
-        cfg = Strict()
-        with pytest.raises(ValidationError, match=r"Extra inputs are not permitted\. Did you mean 'depth'"):
-            cfg.dept = 2
-        with pytest.raises(ValidationError, match="'_fields_set' is reserved"):
-            cfg._fields_set = ("depth",)
-        assert (cfg.depth, cfg.model_fields_set) == (1, set())
+        @config
+        class Deeper(Base):
+            depth: int = field(default=4, ge=2)  # redeclared: replaces the base's field
+            width: int = field(default=8, description="Channels of a token.")
+
+        assert [(a.name, a.alias) for a in attrs.fields(Deeper) if a.name.lstrip("_") in Deeper.model_fields] == [
+            ("_depth", "depth"), ("_width", "width")
+        ]  # fmt: skip
+        deeper = attrs.evolve(Deeper(), depth=3)
+        assert (deeper.depth, deeper.width, list(Deeper.model_fields)) == (3, 8, ["depth", "width"])
+        with pytest.raises(ValidationError, match="greater than or equal to 2"):
+            deeper.depth = 1
+        assert isinstance(Deeper.depth, property)
+        assert Deeper.width.__doc__ == "Channels of a token."
+
+    @pytest.mark.parametrize("name", ["extra", "fields_set", "adopt"])
+    def test_a_field_whose_slot_the_api_uses_fails_at_definition(self, name):
+        with pytest.raises(TypeError, match=rf"Clash\.{name}: the name is reserved: its slot, _{name}, is the API's"):
+            config(type("Clash", (Config,), {"__annotations__": {name: int}, name: field(default=1)}))
 
 
 class TestApi:

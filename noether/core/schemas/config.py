@@ -3,7 +3,10 @@
 One path decides: every field's check (:mod:`noether.core.schemas.converter`) is its
 attrs converter, model validators run after ``__init__``, and ``__init__`` checks the
 extras before them, so construction, ``from_dict``, ``cattrs.structure``,
-assignment and ``attrs.evolve`` all pass through ``__init__``'s checks. cattrs' generated
+assignment and ``attrs.evolve`` all pass through ``__init__``'s checks. Each field is kept
+in a slot of its own, ``_name``, which attrs' ``__init__`` assigns directly (a ``__setattr__``
+on the class would make that a call per field in every load); the field's name is a property
+whose setter re-validates. cattrs' generated
 functions structure (``prefer_attrib_converters``: the checks run once, in ``__init__``)
 and dump; when ``__init__`` refuses, the function cattrs generates with detailed
 validation runs only to explain, and :func:`~noether.core.schemas.errors.translate`
@@ -37,7 +40,6 @@ _META = "noether"
 _EXTRA = "_extra"  # the extras' init name: attrs.evolve hands extras back through it
 _INTERNAL = (_EXTRA, "_fields_set")
 _IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, tuple, frozenset)
-_setattr = object.__setattr__
 _NO_EXTRAS: dict[str, Any] = {}  # shared: extras are replaced, never mutated (a dict per instance cost 2%)
 _Parts = tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[ErrorDetails]]
 """Input split by :func:`_partition`: init keywords, extras, derived values, the extras' errors."""
@@ -107,7 +109,7 @@ def _info(a: "attrs.Attribute[Any]") -> FieldInfo:
     default: Any = a.default
     if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
         default = default.factory()
-    return attrs.evolve(info, name=a.name, annotation=a.type, default=default)
+    return attrs.evolve(info, name=a.alias or a.name, annotation=a.type, default=default)
 
 
 def _check(info: FieldInfo, owner: str = "") -> Callable[[Any], Any]:
@@ -116,10 +118,12 @@ def _check(info: FieldInfo, owner: str = "") -> Callable[[Any], Any]:
 
 
 def _install_checks(cls: type, fields: list["attrs.Attribute[Any]"]) -> list["attrs.Attribute[Any]"]:
+    """Each field checked by its attrs converter, and stored in a slot of its own (``_name``) that
+    ``__init__`` assigns directly; the public name is the property that re-validates assignment."""
     hints: dict[str, Any] | None = None
     out = []
+    slots = {a.name for a in fields}  # an inherited field's slot, which a field declared here may replace
     for a in fields:
-        a = a.evolve(on_setattr=attrs.setters.NO_OP)  # __init__ sets slots directly; Config.__setattr__ checks
         if a.name in RESERVED and a.name not in _INTERNAL:
             raise TypeError(f"{cls.__name__}.{a.name}: the name is reserved for the config API")
         if a.name not in _INTERNAL and a.converter is None:
@@ -129,8 +133,14 @@ def _install_checks(cls: type, fields: list["attrs.Attribute[Any]"]) -> list["at
                 annotation = hints[a.name]
             a = a.evolve(type=annotation)
             a = a.evolve(converter=_check(_info(a), cls.__name__) if a.init else None)
+        if not a.name.startswith("_"):  # a field declared here (an inherited one has its slot already)
+            slot = f"_{a.name}"
+            if slot in _INTERNAL or (slot not in slots and hasattr(cls, slot)):
+                raise TypeError(f"{cls.__name__}.{a.name}: the name is reserved: its slot, {slot}, is the API's")
+            a = a.evolve(name=slot, alias=a.name)
         out.append(a)
-    return out
+    names = [a.name for a in out]
+    return [a for i, a in enumerate(out) if a.name not in names[i + 1 :]]  # a field redeclared replaces the base's
 
 
 def _collect_validators(cls: type) -> tuple[Callable[[Any], None], ...]:
@@ -176,9 +186,12 @@ def config(cls: type[C] | None = None, /, *, extra: ExtraMode | None = None) -> 
         validators = _collect_validators(cls)
         if validators:
             cls.__attrs_post_init__ = validators[0] if len(validators) == 1 else _run(validators)  # type: ignore[attr-defined]
-        new = attrs.define(cls, kw_only=True, slots=True, init=False, repr=False, field_transformer=_install_checks)
+        new = attrs.define(cls, kw_only=True, slots=True, init=False, repr=False, field_transformer=_install_checks,
+                           on_setattr=attrs.setters.NO_OP)  # fmt: skip
         own = [a for a in attrs.fields(new) if a.name not in _INTERNAL]
-        new.model_fields = {a.name: _info(a) for a in own}
+        new.model_fields = {a.alias: _info(a) for a in own}
+        for a in own:
+            setattr(new, a.alias, _public(a.alias, a.name, new.model_fields[a.alias].description))
         new.__noether_init__ = frozenset(n for n, i in new.model_fields.items() if not i.derived)
         new.__noether_derived__ = {n: _check(i) for n, i in new.model_fields.items() if i.derived}
         for a in own:  # a default that fails its own check is a bug in the class: fail at definition
@@ -186,10 +199,26 @@ def config(cls: type[C] | None = None, /, *, extra: ExtraMode | None = None) -> 
                 try:
                     a.converter(a.default)
                 except ValueError as exc:
-                    raise TypeError(f"{new.__name__}.{a.name}: default {a.default!r} is invalid: {exc}") from None
+                    raise TypeError(f"{new.__name__}.{a.alias}: default {a.default!r} is invalid: {exc}") from None
         return new
 
     return wrap if cls is None else wrap(cls)
+
+
+def _public(name: str, slot: str, doc: str) -> property:
+    """A field's public name: reads its slot (a plain function, which torch.compile traces), and
+    re-validates assignment (except a model validator's while the config is built)."""
+
+    def read(self: Any) -> Any:
+        return getattr(self, slot)
+
+    def assign(self: Any, value: Any) -> None:
+        if self._fields_set is None:
+            setattr(self, slot, value)
+        else:
+            self._assign(name, value)
+
+    return property(read, assign, doc=doc or None)
 
 
 def is_config_class(tp: Any) -> bool:
@@ -250,7 +279,8 @@ def _make_structure_fn(cls: Any, detailed: bool) -> Any:
     }
     overrides[_EXTRA] = override(omit=True)  # extras are checked apart
     return make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=False, _cattrs_detailed_validation=detailed,
-                                  _cattrs_prefer_attrib_converters=not detailed, **overrides)  # fmt: skip
+                                  _cattrs_prefer_attrib_converters=not detailed, _cattrs_use_alias=True,
+                                  **overrides)  # fmt: skip
 
 
 _structure_fn: Callable[[Any, bool], Any] = functools.cache(_make_structure_fn)
@@ -279,7 +309,7 @@ class Config:
                 if _explaining.get() is cls:  # inside its detailed structuring: let cattrs collect this error
                     raise
             else:
-                _setattr(self, "_fields_set", tuple(kwargs))
+                self._fields_set = tuple(kwargs)
                 return
             self._adopt(cls._explain(kwargs))  # outside the handler: no context chained, no frames kept alive
         else:
@@ -308,11 +338,11 @@ class Config:
             if errors:
                 raise ValidationError(cls.__name__, errors)
         keys = given if _EXTRA not in given else (*kwargs, *extra, *derived)
-        _setattr(self, "_fields_set", tuple(keys))
+        self._fields_set = tuple(keys)
 
     def _adopt(self, other: "Config") -> None:
         for a in attrs.fields(type(self)):
-            _setattr(self, a.name, getattr(other, a.name))
+            setattr(self, a.name, getattr(other, a.name))
 
     if not TYPE_CHECKING:
 
@@ -325,13 +355,8 @@ class Config:
                     pass
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        """Assignment re-validates: the config is rebuilt with the new value (a field's, or an extra's
-        where the class keeps extras), or nothing changes."""
-        if name == "model_extra":
-            raise AttributeError(f"{type(self).__name__}.model_extra is read-only: set extras through the config")
-        if self._fields_set is None or name[:2] == "__":  # constructing (derived fields), or Python's own
-            return _setattr(self, name, value)
+    def _assign(self, name: str, value: Any) -> None:
+        """Assignment re-validates: the config is rebuilt with the new value, or nothing changes."""
         if name in self.__noether_derived__:  # may repeat the derived value, never contradict it
             errors = self._derived_errors(name, value)
             if errors:
@@ -353,8 +378,8 @@ class Config:
 
     def _rebuilt(self, changes: Mapping[str, Any]) -> Self:
         """A validated copy with ``changes``: the keys given stay given, and the changed ones join them."""
-        fresh = type(self).from_dict({**self._inputs(), **changes})
-        _setattr(fresh, "_fields_set", (*self.model_fields_set, *changes))
+        fresh = type(self).from_dict({**self._rebuild_inputs(), **changes})
+        fresh._fields_set = (*self.model_fields_set, *changes)
         return fresh
 
     def __repr__(self) -> str:
@@ -425,15 +450,14 @@ class Config:
             errors += instance._derived_errors(name, value)
         if errors:
             raise ValidationError(cls.__name__, errors)
-        _setattr(instance, _EXTRA, extra)
-        _setattr(instance, "_fields_set", tuple(data))
+        instance._extra, instance._fields_set = extra, tuple(data)
         return typing.cast(Self, instance)
 
     @classmethod
     def _unstructure_hook(cls) -> Callable[[Any], Any]:
         """The hook ``converter`` uses to dump this class: cattrs' generated function, extras after it."""
         omit: dict[str, Any] = {name: override(omit=True) for name in _INTERNAL}
-        dump = make_dict_unstructure_fn(cls, converter, _cattrs_include_init_false=True, **omit)
+        dump = make_dict_unstructure_fn(cls, converter, _cattrs_include_init_false=True, _cattrs_use_alias=True, **omit)
         if cls.__noether_extra__ == "forbid":
             return dump
 
@@ -451,6 +475,10 @@ class Config:
     def model_extra(self) -> Mapping[str, Any]:
         """The unknown keys kept (``extra="allow"``), read-only: change them through the config."""
         return MappingProxyType(self._extra)
+
+    @model_extra.setter
+    def model_extra(self, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__}.model_extra is read-only: set extras through the config")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -484,15 +512,15 @@ class Config:
         """An instance from trusted values, without validation (as pydantic's, ``_fields_set`` included)."""
         instance = cls.__new__(cls)
         for a in attrs.fields(cls):
-            if a.name in values:
-                _setattr(instance, a.name, values[a.name])
+            if a.alias in values and a.name not in _INTERNAL:
+                setattr(instance, a.name, values[a.alias])
             elif a.default is not attrs.NOTHING:
                 default = a.default.factory() if isinstance(a.default, attrs.Factory) else a.default  # type: ignore[arg-type]
-                _setattr(instance, a.name, default)
+                setattr(instance, a.name, default)
         extra = {k: v for k, v in values.items() if k not in cls.model_fields and k not in RESERVED}
-        _setattr(instance, _EXTRA, extra if cls.__noether_extra__ == "allow" else {})
+        instance._extra = extra if cls.__noether_extra__ == "allow" else {}
         given = values.keys() & cls.model_fields.keys() if _fields_set is None else _fields_set
-        _setattr(instance, "_fields_set", tuple(given))
+        instance._fields_set = tuple(given)
         return instance
 
     @classmethod
@@ -502,7 +530,7 @@ class Config:
         class does not know are reported instead of dropped."""
         if isinstance(obj, cls):
             return obj
-        return cls.from_dict(obj._inputs() if isinstance(obj, Config) else obj)
+        return cls.from_dict(obj._rebuild_inputs() if isinstance(obj, Config) else obj)
 
     @property
     def model_fields_set(self) -> set[str]:
@@ -510,7 +538,7 @@ class Config:
         names, extra = self.model_fields, self._extra
         return {k for k in self._fields_set or () if k in names or k in extra}
 
-    def _inputs(self) -> dict[str, Any]:
+    def _rebuild_inputs(self) -> dict[str, Any]:
         """The field form without derived fields: what rebuilding this config needs."""
         data = self._dump_source()
         for name in self.__noether_derived__:

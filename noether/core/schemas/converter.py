@@ -133,11 +133,14 @@ def _outside(value: Any, lo: float, hi: float, ge: float | None, le: float | Non
     return InvalidValue("less_than_equal", f"Input should be less than or equal to {le}", value)
 
 
-def int_check(ge: float | None = None, le: float | None = None, where: str = "an int") -> Check:
+def int_check(ge: float | None = None, le: float | None = None, where: str = "an int", none: bool = False) -> Check:
+    """``none``: None passes too (an optional field), checked where it costs nothing: after the type check fails."""
     lo, hi = number_range(ge, le)
 
     def check_int(value: Any, _type: Any = None) -> Any:
         if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
+            if value is None and none:
+                return None
             lenient = _lax_int(value) if _LAX.get() else None
             if lenient is None:
                 raise InvalidValue("int_type", "Input should be a valid integer", value, True)
@@ -150,7 +153,7 @@ def int_check(ge: float | None = None, le: float | None = None, where: str = "an
     return check_int
 
 
-def float_check(ge: float | None = None, le: float | None = None, where: str = "a float") -> Check:
+def float_check(ge: float | None = None, le: float | None = None, where: str = "a float", none: bool = False) -> Check:
     lo, hi = number_range(ge, le, FINITE)
     pattern = float_pattern(ge, le)
     strings = re.compile(pattern).search if pattern else lambda _: None
@@ -165,6 +168,8 @@ def float_check(ge: float | None = None, le: float | None = None, where: str = "
                     raise InvalidValue("finite_number", "Input should be a finite number", value) from None
             elif kind is str and strings(value):
                 value = float(value)
+            elif value is None and none:
+                return None
             elif _LAX.get() and isinstance(value, (str, bool)):
                 try:
                     value = float(value)
@@ -180,9 +185,9 @@ def float_check(ge: float | None = None, le: float | None = None, where: str = "
     return check_float
 
 
-def bool_check(where: str = "a bool") -> Check:
+def bool_check(where: str = "a bool", none: bool = False) -> Check:
     def check_bool(value: Any, _type: Any = None) -> Any:
-        if value is True or value is False:
+        if value is True or value is False or (value is None and none):
             return value
         lenient = _lax_bool(value) if _LAX.get() else None
         if lenient is None:
@@ -265,13 +270,14 @@ _ATOMS = frozenset((str, int, float, bool, type(None)))
 _UNSET = object()
 
 
-def scalar_check(annotation: Any, where: str = "") -> Check | None:
-    """A direct check for scalar annotations (one call per field), or None for cattrs."""
+def scalar_check(annotation: Any, where: str = "", none: bool = False) -> Check | None:
+    """A direct check for scalar annotations (one call per field), or None for cattrs. ``none``
+    (numbers and bools): None passes too."""
     if annotation is Any or annotation is object:
         return lambda value, _type=None: owned(value)
     if annotation in (bool, int, float):
         make: Any = {bool: bool_check, int: int_check, float: float_check}[annotation]
-        return make(where=where or f"a {annotation.__name__} value")  # type: ignore[no-any-return]
+        return make(where=where or f"a {annotation.__name__} value", none=none)  # type: ignore[no-any-return]
     if annotation is str:
         return check_str
     if typing.get_origin(annotation) is typing.Literal:
@@ -457,14 +463,15 @@ def field_check(
     optional = _plain_optional(annotation)
     base = next(a for a in args if a is not type(None)) if optional else annotation
     values = typing.get_args(base)[1] if is_mapping(base) and len(typing.get_args(base)) == 2 else None
-    typed = scalar_check(base, where)
+    nullable = optional and base in (bool, int, float)  # their checks take None themselves: one call per field
+    typed = scalar_check(base, where, nullable)
     if ge is not None or le is not None:
         number = values if values in (int, float) else base
         if number not in (int, float):
             raise TypeError(f"ge/le bound numbers or the values of a mapping of numbers, not {annotation!r}")
-        bounded = (int_check if number is int else float_check)(ge, le, where or "a number")
+        bounded = (int_check if number is int else float_check)(ge, le, where or "a number", nullable)
         typed = bounded if number is base else _mapping_values(lambda v: converter.structure(v, base), bounded)
-    if typed is not None and not (optional or min_length or custom):
+    if typed is not None and not ((optional and not nullable) or min_length or custom):
         return typed
     too_short = f"Input should have at least {min_length} item{'s' if min_length != 1 else ''}, not {{}}"
 

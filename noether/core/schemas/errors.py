@@ -2,9 +2,11 @@
 translation of cattrs' detailed validation (exception groups with notes) into it."""
 
 import difflib
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
+import attrs
 from cattrs.errors import (
     AttributeValidationNote,
     ClassValidationError,
@@ -101,6 +103,12 @@ def hinted(errors: list[ErrorDetails], known: Sequence[str]) -> list[ErrorDetail
     return errors
 
 
+@functools.cache
+def _keys(cls: Any) -> dict[str, str]:
+    """An attrs class's attribute names as the keys of its documents: a config field's slot is ``_name``."""
+    return {a.name: a.alias for a in attrs.fields(cls)} if attrs.has(cls) else {}
+
+
 def translate(exc: BaseException, data: Any, loc: Loc = ()) -> list[ErrorDetails]:
     """Flatten what a structuring hook raised into located errors.
 
@@ -116,10 +124,11 @@ def translate(exc: BaseException, data: Any, loc: Loc = ()) -> list[ErrorDetails
         return [{**e, "loc": loc + e["loc"]} for e in exc._errors]
     if isinstance(exc, (ClassValidationError, IterableValidationError)):
         out: list[ErrorDetails] = []
+        public = _keys(getattr(exc, "cl", None))
         for sub in exc.exceptions:
             for note in getattr(sub, "__notes__", ()):
                 if isinstance(note, AttributeValidationNote):
-                    key: str | int = note.name
+                    key: str | int = public.get(note.name, note.name)
                     break
                 if isinstance(note, IterableValidationNote):
                     key = note.index

@@ -110,7 +110,7 @@ class TokenSpec(Config):
 
     @classmethod
     def _unstructure_hook(cls) -> Callable[[Any], Any]:
-        return lambda spec: {spec.name: spec.size}  # to_dict: the pair
+        return lambda spec: {spec._name: spec._size}  # to_dict: the pair (read from the slots: dumps are hot)
 
     @classmethod
     def _json_schema_def(cls, defs: dict[str, Any]) -> dict[str, Any]:
