@@ -3,14 +3,15 @@
 One path decides: every field's check (:mod:`noether.core.schemas.converter`) is its
 attrs converter, model validators run after ``__init__``, and ``__init__`` checks the
 extras before them, so construction, ``from_dict``, ``cattrs.structure``,
-assignment and ``attrs.evolve`` all pass through ``__init__``'s checks. Each field is kept
-in a slot of its own, ``_name``, which attrs' ``__init__`` assigns directly (a ``__setattr__``
-on the class would make that a call per field in every load); the field's name is a property
-whose setter re-validates. cattrs' generated
+assignment and ``attrs.evolve`` all pass through ``__init__``'s checks. cattrs' generated
 functions structure (``prefer_attrib_converters``: the checks run once, in ``__init__``)
 and dump; when ``__init__`` refuses, the function cattrs generates with detailed
 validation runs only to explain, and :func:`~noether.core.schemas.errors.translate`
 turns its exception groups into one located :class:`ValidationError`.
+
+Each field is kept in a slot of its own, ``_name``, which attrs' ``__init__`` assigns
+directly; the field's name is a property whose setter re-validates. A ``__setattr__`` on
+the class would make every load call it, or ``object.__setattr__``, once per field.
 """
 
 import contextvars
