@@ -98,6 +98,20 @@ class TestFieldTypes:
             (("key",), "union_type"), (("origin",), "model_type")
         ]  # fmt: skip
 
+    def test_a_plain_attrs_class_is_located_by_its_attribute_names(self):
+        """cattrs loads a plain attrs class by attribute name, ``_x`` included; only configs have slots to map."""
+
+        @attrs.define
+        class Private:
+            _x: int
+
+        @config
+        class Holder(Config):
+            inner: Private | None = field(default=None)
+
+        assert Holder.from_dict({"inner": {"_x": 1}}).inner == Private(1)
+        assert errors(Holder.from_dict, {"inner": {"_x": "a"}}) == [(("inner", "_x"), "int_type")]
+
     def test_bounds_on_what_is_no_number_fail_at_definition(self):
         with pytest.raises(TypeError, match=r"ge/le bound numbers or the values of a mapping of numbers, not <class"):
 

@@ -105,8 +105,9 @@ def hinted(errors: list[ErrorDetails], known: Sequence[str]) -> list[ErrorDetail
 
 @functools.cache
 def _keys(cls: Any) -> dict[str, str]:
-    """An attrs class's attribute names as the keys of its documents: a config field's slot is ``_name``."""
-    return {a.name: a.alias for a in attrs.fields(cls)} if attrs.has(cls) else {}
+    """A config's slots as the keys of its documents (``_name`` -> ``name``). A plain attrs class
+    loads by attribute name, as cattrs does by default: nothing to map."""
+    return {a.name: a.alias for a in attrs.fields(cls)} if hasattr(cls, "model_fields") else {}
 
 
 def translate(exc: BaseException, data: Any, loc: Loc = ()) -> list[ErrorDetails]:
