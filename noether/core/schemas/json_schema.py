@@ -2,9 +2,10 @@
 
 Every rule a field check enforces has a keyword here, derived from the same bounds and
 patterns the checks use. What JSON Schema cannot say: the cross-field rules of model
-validators (say, hidden_dim divisible by num_heads), and that ``64.0`` is an integer to
-JSON Schema but not to an int field. Reserved names are refused as extra keys, ``_extra``
-too, though the loader reads it as extras: it is how ``attrs.evolve`` hands them back.
+validators (say, hidden_dim divisible by num_heads), the nesting bound of free-form values
+(no keyword for depth), and that ``64.0`` is an integer to JSON Schema but not to an int
+field. Reserved names are refused as extra keys, ``_extra`` too, though the loader reads it
+as extras: it is how ``attrs.evolve`` hands them back.
 """
 
 import collections.abc
