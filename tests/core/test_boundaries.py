@@ -33,6 +33,20 @@ class TestOnlyValidationError:
         assert kinds(caught.value) == [((), "json_invalid")]
         assert "Invalid JSON" in str(caught.value)
 
+    @pytest.mark.parametrize("text", [123, None, ["{}"]])
+    def test_json_that_is_not_text_is_a_validation_error(self, text):
+        with pytest.raises(ValidationError) as caught:
+            AttentionConfig.model_validate_json(text)
+        assert kinds(caught.value) == [((), "json_type")]
+        assert "JSON input should be string, bytes or bytearray" in str(caught.value)
+
+    @pytest.mark.parametrize("update", [5, [("hidden_dim", 16)], "hidden_dim"])
+    def test_a_copy_update_that_is_not_a_mapping_is_a_validation_error(self, update):
+        cfg = AttentionConfig(hidden_dim=8, num_heads=2)
+        with pytest.raises(ValidationError, match="model_copy's update should be a mapping") as caught:
+            cfg.model_copy(update=update)
+        assert kinds(caught.value) == [((), "dict_type")]
+
     def test_json_nested_beyond_the_interpreter_is_a_validation_error(self):
         with pytest.raises(ValidationError, match="Invalid JSON: nested too deeply"):
             AttentionConfig.model_validate_json("[" * 200_000 + "]" * 200_000)
@@ -176,6 +190,24 @@ class TestLax:
             AttentionConfig.from_dict({"hidden_dim": 64.5, "num_heads": "four", "use_rope": "maybe"})
         assert kinds(caught.value) == [(("hidden_dim",), "int_type"), (("num_heads",), "int_type"),
                                        (("use_rope",), "bool_type")]  # fmt: skip
+
+    @pytest.mark.parametrize(("value", "lax_mode"), [("0", True), ("False", True), (" off ", True), ("no", True),
+                                                   ("1", False), ("TRUE", False), ("", False)])  # fmt: skip
+    def test_the_environment_is_read_as_a_bool_in_any_spelling(self, value, lax_mode):
+        code = "from noether.core.schemas.converter import is_lax; print(is_lax())"
+        env = {"NOETHER_STRICT": value, "PATH": ""}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert out.stdout == f"{lax_mode}\n"
+
+    def test_an_unknown_spelling_of_the_environment_fails_naming_both_choices(self):
+        code = "import noether.core.schemas"
+        env = {"NOETHER_STRICT": "maybe", "PATH": ""}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert out.returncode == 1
+        assert out.stderr.splitlines()[-1] == (
+            "ValueError: NOETHER_STRICT='maybe': 0, f, false, n, no, off for emmiai-noether 1.x's lax rules; "
+            "1, on, t, true, y, yes for strict ones"
+        )
 
     def test_the_environment_switches_the_same_engine(self):
         code = (

@@ -96,6 +96,15 @@ class TestPydanticNames:
         assert "head_dim" in cfg.model_dump()
         assert "size" not in TokenSpec(name="a").model_dump(exclude_none=True)
 
+    def test_model_dump_refuses_a_bare_string_of_names_and_an_unknown_mode(self):
+        cfg = AttentionConfig(hidden_dim=8, num_heads=2)
+        with pytest.raises(TypeError, match="include takes a set of field names, not the string 'hidden_dim'"):
+            cfg.model_dump(include="hidden_dim")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="exclude takes a set of field names, not the string 'bias'"):
+            cfg.model_dump(exclude="bias")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="mode should be 'python' or 'json', not 'yaml'"):
+            cfg.model_dump(mode="yaml")  # type: ignore[arg-type]
+
     def test_model_copy_revalidates_and_rederives(self):
         cfg = AttentionConfig(hidden_dim=64, num_heads=4, x=1)
         wider = cfg.model_copy(update={"hidden_dim": 128})

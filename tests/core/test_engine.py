@@ -307,6 +307,12 @@ class TestApi:
         raw = AttentionConfig.model_construct({"hidden_dim"}, hidden_dim=8, num_heads=2, x=1)
         assert (raw.model_fields_set, raw.x, raw.num_heads) == ({"hidden_dim"}, 1, 2)
 
+    def test_construct_may_leave_required_fields_unset_and_the_repr_shows_the_rest(self):
+        raw = AttentionConfig.model_construct(hidden_dim=8)
+        assert repr(raw).startswith("AttentionConfig(hidden_dim=8, use_rope=False, ")
+        with pytest.raises(AttributeError, match="'AttentionConfig' object has no attribute 'num_heads'"):
+            _ = raw.num_heads
+
     def test_copy_and_assignment_keep_what_was_given(self):
         cfg = AttentionConfig.from_dict({"hidden_dim": 8, "num_heads": 2, "x": 1})
         wider = cfg.model_copy(update={"hidden_dim": 16, "dropout": 0.5})

@@ -384,7 +384,8 @@ class Config:
         return fresh
 
     def __repr__(self) -> str:
-        parts = [f"{name}={getattr(self, name)!r}" for name in self.model_fields]
+        values = ((name, getattr(self, name, attrs.NOTHING)) for name in self.model_fields)
+        parts = [f"{name}={value!r}" for name, value in values if value is not attrs.NOTHING]  # model_construct's gaps
         parts += [f"{k}={v!r}" for k, v in self._extra.items()]
         return f"{type(self).__name__}({', '.join(parts)})"
 
@@ -501,6 +502,9 @@ class Config:
     def model_validate_json(cls, text: str | bytes) -> Self:
         import json  # here, not at import: the cold import of every config pays for the module otherwise
 
+        if not isinstance(text, (str, bytes, bytearray)):
+            expected = "JSON input should be string, bytes or bytearray"
+            raise ValidationError(cls.__name__, [error("json_type", expected, text)])
         try:
             data = json.loads(text)
         except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
@@ -554,6 +558,11 @@ class Config:
         exclude: set[str] | None = None,
         exclude_none: bool = False,
     ) -> dict[str, Any]:
+        if mode not in ("python", "json"):
+            raise ValueError(f"model_dump: mode should be 'python' or 'json', not {mode!r}")
+        for argument, names in (("include", include), ("exclude", exclude)):
+            if isinstance(names, (str, bytes)):  # `k in "name"` would test substrings
+                raise TypeError(f"model_dump: {argument} takes a set of field names, not the string {names!r}")
         data = self._dump_source()
         if include is not None:
             data = {k: v for k, v in data.items() if k in include}
@@ -578,6 +587,9 @@ class Config:
         produce a config that ``from_dict`` would reject. ``deep`` is accepted
         for compatibility: a copy never shares a container with the original.
         """
+        if update is not None and not isinstance(update, Mapping):
+            expected = "model_copy's update should be a mapping of field names to values"
+            raise ValidationError(type(self).__name__, [error("dict_type", expected, update)])
         return self._rebuilt(update or {})
 
     @classmethod

@@ -57,7 +57,37 @@ FINITE = sys.float_info.max
 MAX_DEPTH = 64
 """Nesting deeper than this in free-form (``Any``) values is refused: configs are shallow."""
 
-_LAX = contextvars.ContextVar("noether_lax", default=os.environ.get("NOETHER_STRICT", "1").strip() in ("0", "false"))
+
+def _lax_int(value: Any) -> int | None:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, (str, bytes)):
+        with contextlib.suppress(ValueError):
+            number = float(value)
+            return int(number) if number.is_integer() else None
+    return int(value) if isinstance(value, bool) else None
+
+
+_TRUE, _FALSE = frozenset(("1", "on", "t", "true", "y", "yes")), frozenset(("0", "off", "f", "false", "n", "no"))
+
+
+def _lax_bool(value: Any) -> bool | None:
+    if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    return bool(value) if type(value) in (int, float) and value in (0, 1) else None
+
+
+def _strict_by_environment() -> bool:
+    """``NOETHER_STRICT``, spelled as a lax bool is (``0``, ``false``, ``off``, ...); unset or empty: strict."""
+    text = os.environ.get("NOETHER_STRICT", "").strip() or "1"
+    strict = _lax_bool(text)
+    if strict is None:
+        off, on = ", ".join(sorted(_FALSE)), ", ".join(sorted(_TRUE))
+        raise ValueError(f"NOETHER_STRICT={text!r}: {off} for emmiai-noether 1.x's lax rules; {on} for strict ones")
+    return strict
+
+
+_LAX = contextvars.ContextVar("noether_lax", default=not _strict_by_environment())
 _reported: set[tuple[str, str]] = set()
 
 
@@ -82,25 +112,6 @@ def relaxed(where: str, what: str) -> None:
         _reported.add((where, what))
         msg = f"{where}: {what} accepted by lax mode (emmiai-noether 1.x rules); strict mode refuses it"
         warnings.warn(msg, DeprecationWarning, stacklevel=3)
-
-
-def _lax_int(value: Any) -> int | None:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, (str, bytes)):
-        with contextlib.suppress(ValueError):
-            number = float(value)
-            return int(number) if number.is_integer() else None
-    return int(value) if isinstance(value, bool) else None
-
-
-_TRUE, _FALSE = frozenset(("1", "on", "t", "true", "y", "yes")), frozenset(("0", "off", "f", "false", "n", "no"))
-
-
-def _lax_bool(value: Any) -> bool | None:
-    if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
-        return value.lower() in _TRUE
-    return bool(value) if type(value) in (int, float) and value in (0, 1) else None
 
 
 def number_range(ge: float | None, le: float | None, limit: float = math.inf) -> tuple[float, float]:
