@@ -499,7 +499,7 @@ class Config:
         return cls.from_dict(obj)
 
     @classmethod
-    def model_validate_json(cls, text: str | bytes) -> Self:
+    def model_validate_json(cls, text: str | bytes | bytearray) -> Self:
         import json  # here, not at import: the cold import of every config pays for the module otherwise
 
         if not isinstance(text, (str, bytes, bytearray)):
