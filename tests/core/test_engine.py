@@ -15,7 +15,7 @@ import cattrs
 import jsonschema
 import pytest
 
-from noether.core.schemas import Config, ValidationError, config, converter, field, model_validator
+from noether.core.schemas import Config, ValidationError, config, converter, field, lax, model_validator
 from noether.core.schemas.converter import float_pattern
 from noether.core.schemas.errors import MAX_SHOWN
 from noether.core.schemas.modules import AttentionConfig, TokenSpec
@@ -112,6 +112,42 @@ class TestFieldTypes:
         assert Holder.from_dict({"inner": {"_x": 1}}).inner == Private(1)
         assert errors(Holder.from_dict, {"inner": {"_x": "a"}}) == [(("inner", "_x"), "int_type")]
 
+    def test_a_plain_attrs_class_takes_no_other_key_and_reports_every_error_at_once(self):
+        assert errors(Rich.from_dict, {"origin": {"x": 1, "y": 2, "z": 3}}) == [(("origin", "z"), "extra_forbidden")]
+        found = _errors_of(Rich, {"origin": {"x": "1", "yy": 2}})
+        assert [(e["loc"], e["type"]) for e in found] == [
+            (("origin", "x"), "int_type"), (("origin", "y"), "missing"), (("origin", "yy"), "extra_forbidden")
+        ]  # fmt: skip
+        assert found[2]["msg"] == "Extra inputs are not permitted. Did you mean 'y'?"
+
+    def test_lax_mode_drops_the_unknown_keys_of_a_plain_attrs_class(self):
+        with lax(), pytest.warns(DeprecationWarning, match="Point.z: an unknown key .dropped. accepted by lax mode"):
+            assert Rich.from_dict({"origin": {"x": 1, "y": 2, "z": 3}}).origin == Point(1, 2)
+
+    def test_a_plain_attrs_instance_is_copied_not_shared(self):
+        point = Point(1, 2)
+        rich = Rich(origin=point)
+        point.x = 9
+        assert (rich.origin, rich.origin is point) == (Point(1, 2), False)
+
+    @pytest.mark.parametrize("value", [5, ["a"], None])
+    def test_a_path_is_a_string(self, value):
+        assert _errors_of(Rich, {"path": value}) == [
+            {"loc": ("path",), "msg": f"Input should be a valid path (a string), got {value!r}", "type": "path_type",
+             "input": value}
+        ]  # fmt: skip
+
+    def test_the_schema_of_a_plain_attrs_class_is_what_cattrs_loads(self):
+        schema = Rich.model_json_schema()
+        assert schema["$defs"]["Point"] == {
+            "title": "Point", "type": "object", "additionalProperties": False, "required": ["x", "y"],
+            "properties": {"x": {"type": "integer"}, "y": {"type": "integer"}},
+        }  # fmt: skip
+        validator = jsonschema.Draft202012Validator(schema)
+        assert validator.is_valid({"origin": {"x": 1, "y": 2}})
+        assert not validator.is_valid({"origin": {"x": 1, "y": 2, "z": 3}})
+        assert not validator.is_valid({"origin": {"x": 1}})
+
     def test_bounds_on_what_is_no_number_fail_at_definition(self):
         with pytest.raises(TypeError, match=r"ge/le bound numbers or the values of a mapping of numbers, not <class"):
 
@@ -149,6 +185,24 @@ class TestFieldTypes:
         assert price.amount.cents == 125
         assert price.to_dict() == {"amount": "$1.25"}
         assert cattrs.structure({"amount": "$2"}, Price).amount.cents == 200
+
+    def test_a_type_of_your_own_is_described_by_the_fields_json_schema(self):
+        class Cents(int):
+            pass
+
+        @config
+        class Described(Config):
+            amount: Cents = field(json_schema={"type": "integer", "minimum": 0})
+
+        @config
+        class Undescribed(Config):
+            amount: Cents = field()
+
+        assert Described.model_json_schema()["properties"]["amount"] == {
+            "title": "Amount", "type": "integer", "minimum": 0
+        }  # fmt: skip
+        with pytest.raises(TypeError, match=r"no JSON Schema for .*Cents.*; give the field json_schema="):
+            Undescribed.model_json_schema()
 
 
 class TestScalars:

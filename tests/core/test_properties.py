@@ -32,6 +32,14 @@ def _even(value: int) -> int:
     return value
 
 
+@attrs.define
+class Point:
+    """A plain attrs class in a config: cattrs' generated hook loads it by attribute name."""
+
+    x: int
+    y: int = 0
+
+
 @config
 class EveryOption(Config):
     """A field of each kind of option the property test must cover."""
@@ -43,6 +51,7 @@ class EveryOption(Config):
     pair: tuple[int, str] | None = field(default=None)
     mode: int | str = field(default=0)
     double: int | None = field(default=None, derived=True)
+    point: Point | None = field(default=None)
 
     @model_validator
     def derive(self) -> None:
@@ -131,6 +140,8 @@ def outcome(load: Any, *args: Any) -> tuple[str, Any]:
 
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
 @given(documents())
+@example((EveryOption, {"count": 4, "point": {"x": 1}}))
+@example((EveryOption, {"count": 4, "point": {"x": 1, "z": 2}}))  # a plain attrs class takes no other key
 def test_every_path_decides_alike(case: tuple[type[Config], dict[Any, Any]]) -> None:
     cls, data = case
     expected = outcome(cls.from_dict, data)
@@ -347,6 +358,8 @@ def nested(depth: int) -> Any:
 @given(documents())
 @example((EveryOption, {"count": 4, "mode": 0.0}))  # an integral float for `int | str`: the known difference
 @example((AttentionConfig, {"hidden_dim": 8, "num_heads": 2, "deep": nested(65)}))  # past the nesting bound
+@example((EveryOption, {"count": 4, "point": {"x": 1, "z": 2}}))
+@example((EveryOption, {"count": 4, "point": {"y": 1}}))
 def test_schema_decides_as_the_loader(case: tuple[type[Config], dict[Any, Any]]) -> None:
     """Both ways: whatever loads fits the schema, and whatever fits the schema loads, but for what it cannot say."""
     cls, data = case

@@ -27,7 +27,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from noether.core.schemas.converter import converter, field_check, is_lax, jsonable, owned, relaxed
+from noether.core.schemas.converter import converter, field_check, jsonable, owned, unknown_key
 from noether.core.schemas.errors import ErrorDetails, InvalidValue, ValidationError, error, hinted, translate
 
 if sys.version_info >= (3, 11):
@@ -265,10 +265,8 @@ def _partition(cls: Any, data: Mapping[Any, Any]) -> _Parts:
                 extra[key] = owned(item)
             except InvalidValue as exc:
                 errors += translate(exc, item, (key,))
-        elif is_lax():
-            relaxed(f"{cls.__name__}.{key}", "an unknown key (dropped)")
-        else:
-            errors.append(error("extra_forbidden", "Extra inputs are not permitted", item, (key,)))
+        elif (refusal := unknown_key(cls.__name__, key, item)) is not None:
+            errors.append(refusal)
     if errors:
         errors = hinted(errors, [name for name, info in cls.model_fields.items() if not info.derived])
     return init, extra, derived, errors

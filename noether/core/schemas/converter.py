@@ -29,6 +29,7 @@ import datetime
 import enum
 import math
 import os
+import pathlib
 import re
 import sys
 import types
@@ -44,7 +45,7 @@ from cattrs.cols import mapping_structure_factory as _mapping_factory
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn
 
-from noether.core.schemas.errors import InvalidValue, ValidationError, error
+from noether.core.schemas.errors import ErrorDetails, InvalidValue, ValidationError, error, hinted, translate
 
 converter = cattrs.Converter(detailed_validation=True)
 """The converter behind ``from_dict``/``to_dict`` of every noether config."""
@@ -112,6 +113,14 @@ def relaxed(where: str, what: str) -> None:
         _reported.add((where, what))
         msg = f"{where}: {what} accepted by lax mode (emmiai-noether 1.x rules); strict mode refuses it"
         warnings.warn(msg, DeprecationWarning, stacklevel=3)
+
+
+def unknown_key(owner: str, key: str, value: Any) -> ErrorDetails | None:
+    """A key no field of ``owner`` takes: refused, or in lax mode dropped (None) and reported."""
+    if not _LAX.get():
+        return error("extra_forbidden", "Extra inputs are not permitted", value, (key,))
+    relaxed(f"{owner}.{key}", "an unknown key (dropped)")
+    return None
 
 
 def number_range(ge: float | None, le: float | None, limit: float = math.inf) -> tuple[float, float]:
@@ -324,6 +333,16 @@ converter.register_structure_hook(datetime.datetime, _parse_iso(datetime.datetim
 converter.register_structure_hook(datetime.date, _parse_iso(datetime.date))
 
 
+def _check_path(value: Any, kind: Any) -> Any:
+    if isinstance(value, (str, os.PathLike)):
+        return kind(value)
+    raise InvalidValue("path_type", "Input should be a valid path (a string)", value, True)
+
+
+converter.register_structure_hook(pathlib.PurePath, _check_path)
+converter.register_structure_hook(pathlib.Path, _check_path)  # cattrs' own hook for Path is more specific than ours
+
+
 def _union_factory(tp: Any) -> Callable[[Any, Any], Any]:
     members = typing.get_args(tp)
     names = ", ".join("None" if m is type(None) else getattr(m, "__name__", repr(m)) for m in members)
@@ -421,15 +440,28 @@ converter.register_unstructure_hook_func(lambda t: t is Any, owned)  # free-form
 
 
 def _attrs_factory(tp: Any) -> Callable[[Any, Any], Any]:
-    """cattrs' generated hook for a plain attrs class; an instance passes as it is."""
+    """cattrs' generated hook for a plain attrs class, which takes the keys its fields do (by attribute
+    name, as cattrs loads them) and no other; an instance is copied."""
     inner = make_dict_structure_fn(tp, converter)
+    known = [a.name for a in attrs.fields(tp) if a.init]
 
     def structure_attrs(value: Any, _type: Any) -> Any:
         if isinstance(value, tp):
-            return value
+            return owned(value)
         if not isinstance(value, collections.abc.Mapping):
             raise InvalidValue("model_type", f"Input should be a valid dictionary or instance of {tp.__name__}", value)
-        return inner(value, _type)
+        unknown = [key for key in value if key not in known]
+        if not unknown:
+            return inner(value, _type)
+        errors = [e for key in unknown if (e := unknown_key(tp.__name__, str(key), value[key])) is not None]
+        value = {key: item for key, item in value.items() if key in known}
+        if not errors:
+            return inner(value, _type)
+        try:
+            inner(value, _type)
+        except Exception as exc:  # every error at once: the fields' beside the unknown keys'
+            errors = translate(exc, value) + errors
+        raise ValidationError(tp.__name__, hinted(errors, known))
 
     return structure_attrs
 

@@ -18,6 +18,8 @@ import types
 import typing
 from typing import Any
 
+import attrs
+
 from noether.core.schemas.config import RESERVED, Config, FieldInfo
 from noether.core.schemas.converter import FINITE, float_pattern, number_range
 
@@ -48,10 +50,10 @@ def _type_schema(tp: Any, defs: dict[str, Any], bounds: Bounds = (None, None)) -
         return _number(tp, bounds)
     if tp in _SIMPLE:
         return dict(_SIMPLE[tp])
-    if isinstance(tp, type) and issubclass(tp, Config):
+    if isinstance(tp, type) and attrs.has(tp):
         if tp.__name__ not in defs:
-            defs[tp.__name__] = {}  # placeholder first: configs may nest themselves
-            defs[tp.__name__] = tp._json_schema_def(defs)
+            defs[tp.__name__] = {}  # placeholder first: classes may nest themselves
+            defs[tp.__name__] = tp._json_schema_def(defs) if issubclass(tp, Config) else _attrs_schema(tp, defs)
         return {"$ref": f"#/$defs/{tp.__name__}"}
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return {"enum": [m.value for m in tp]}
@@ -72,6 +74,15 @@ def _type_schema(tp: Any, defs: dict[str, Any], bounds: Bounds = (None, None)) -
     raise TypeError(f"no JSON Schema for {tp!r}; give the field json_schema={{...}}")
 
 
+def _attrs_schema(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
+    """A plain attrs class as cattrs loads it: its fields by attribute name, no other key."""
+    fields = [a for a in attrs.fields(attrs.resolve_types(cls)) if a.init]
+    properties = {a.name: {} if a.type is None else _type_schema(a.type, defs) for a in fields}
+    schema = {"title": cls.__name__, "type": "object", "properties": properties, "additionalProperties": False}
+    required = [a.name for a in fields if a.default is attrs.NOTHING]
+    return {**schema, "required": required} if required else schema
+
+
 def _at_least(schema: dict[str, Any], n: int) -> dict[str, Any]:
     """``min_length`` on the collection member(s) of a field's schema."""
     if "anyOf" in schema:
@@ -82,7 +93,12 @@ def _at_least(schema: dict[str, Any], n: int) -> dict[str, Any]:
 
 def field_schema(info: FieldInfo, defs: dict[str, Any]) -> dict[str, Any]:
     schema: dict[str, Any] = {"title": info.name.replace("_", " ").title()}
-    inner = _type_schema(info.annotation, defs, (info.ge, info.le))
+    try:
+        inner = _type_schema(info.annotation, defs, (info.ge, info.le))
+    except TypeError:
+        if not info.json_schema:
+            raise
+        inner = {}  # a type of the user's own: the field's json_schema says it all
     schema.update(_at_least(inner, info.min_length) if info.min_length else inner)
     schema.update(info.json_schema)
     if not info.is_required():
