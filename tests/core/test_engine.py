@@ -148,6 +148,16 @@ class TestFieldTypes:
         assert not validator.is_valid({"origin": {"x": 1, "y": 2, "z": 3}})
         assert not validator.is_valid({"origin": {"x": 1}})
 
+    def test_schema_defaults_are_written_as_model_dump_writes_them(self):
+        schema = Rich.model_json_schema()
+        defaults = {name: field["default"] for name, field in schema["properties"].items()}
+        assert defaults == Rich().model_dump(mode="json")
+        assert json.loads(json.dumps(schema)) == schema
+
+    def test_a_set_takes_repeats_in_the_loader_and_the_schema(self):
+        assert Rich.from_dict({"tags": ["a", "a"]}).tags == frozenset({"a"})
+        assert jsonschema.Draft202012Validator(Rich.model_json_schema()).is_valid({"tags": ["a", "a"]})
+
     def test_bounds_on_what_is_no_number_fail_at_definition(self):
         with pytest.raises(TypeError, match=r"ge/le bound numbers or the values of a mapping of numbers, not <class"):
 

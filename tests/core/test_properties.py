@@ -278,6 +278,7 @@ def test_schema_documents_load_and_dumps_fit_the_schema(cls: type[Config]) -> No
     schema = cls.model_json_schema()
     validator = jsonschema.Draft202012Validator(schema)
     jsonschema.Draft202012Validator.check_schema(schema)
+    assert json.loads(json.dumps(schema)) == schema  # JSON throughout, defaults included
     validator.validate(cls.from_dict(valid_data(cls)).model_dump(mode="json"))
 
     @settings(max_examples=60, suppress_health_check=list(HealthCheck), deadline=None)

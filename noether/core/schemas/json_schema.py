@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from noether.core.schemas.config import RESERVED, Config, FieldInfo
-from noether.core.schemas.converter import FINITE, float_pattern, number_range
+from noether.core.schemas.converter import FINITE, converter, float_pattern, jsonable, number_range
 
 _SIMPLE: dict[Any, dict[str, Any]] = {
     bool: {"type": "boolean"},
@@ -69,8 +69,7 @@ def _type_schema(tp: Any, defs: dict[str, Any], bounds: Bounds = (None, None)) -
     if origin in (dict, collections.abc.Mapping, collections.abc.MutableMapping):
         return {"type": "object", "additionalProperties": _type_schema(args[1], defs, bounds) if args else {}}
     if origin in (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Set):
-        schema = {"type": "array", "items": _type_schema(args[0], defs) if args else {}}
-        return {**schema, "uniqueItems": True} if origin in (set, frozenset, collections.abc.Set) else schema
+        return {"type": "array", "items": _type_schema(args[0], defs) if args else {}}  # a set takes repeats too
     raise TypeError(f"no JSON Schema for {tp!r}; give the field json_schema={{...}}")
 
 
@@ -102,8 +101,7 @@ def field_schema(info: FieldInfo, defs: dict[str, Any]) -> dict[str, Any]:
     schema.update(_at_least(inner, info.min_length) if info.min_length else inner)
     schema.update(info.json_schema)
     if not info.is_required():
-        default = info.default
-        schema["default"] = default.to_dict() if isinstance(default, Config) else default
+        schema["default"] = jsonable(converter.unstructure(info.default, info.annotation))  # as model_dump writes it
     if info.description:
         schema["description"] = info.description
     if info.derived:
