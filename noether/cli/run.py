@@ -93,15 +93,10 @@ def processes(torch: Any) -> Iterator[tuple[int, int]]:
     if world == 1:
         yield 0, 1
         return
-    import torch.distributed as dist
+    from noether.modeling.distributed import process_group
 
-    from noether.modeling.distributed import rank_and_world
-
-    dist.init_process_group("gloo")
-    try:
-        yield rank_and_world()
-    finally:
-        dist.destroy_process_group()
+    with process_group("gloo") as ranks:
+        yield ranks
 
 
 def across_ranks(rows: list[tuple[str, str]], world: int, torch: Any) -> list[tuple[str, str]]:

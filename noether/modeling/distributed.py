@@ -9,11 +9,12 @@ rank keeps its share, e.g. to write it to a file of its own).
 A rank that fails must not leave the others waiting in a collective: the local
 work runs inside :func:`together`, which compares notes after it and raises on
 every rank if any failed, naming the ranks and their errors.
+:func:`process_group` starts and ends a group so that no rank exits mid-collective.
 """
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.distributed as dist
@@ -46,6 +47,23 @@ def check_shares(owner: str, points: dict[str, int], world: int) -> None:
     few = {group: count for group, count in points.items() if count < world}
     if few:
         raise ValueError(f"{owner}: query groups {few} have fewer points than the {world} ranks that split them")
+
+
+@contextlib.contextmanager
+def process_group(backend: str = "gloo", **options: Any) -> Iterator[tuple[int, int]]:
+    """A process group (``dist.init_process_group(backend, **options)``) for the body; yields (rank, world size).
+
+    A body that ends normally meets the other ranks at a barrier before the group is
+    destroyed: gloo's worker threads release a collective's tensors after its waiter
+    has woken, and a process that is already shutting down then aborts
+    ("terminate called without an active exception").
+    """
+    dist.init_process_group(backend, **options)
+    try:
+        yield rank_and_world()
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
 
 
 @contextlib.contextmanager

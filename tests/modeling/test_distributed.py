@@ -16,7 +16,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
 
-from noether.modeling.distributed import check_shares, share
+from noether.modeling.distributed import check_shares, process_group, share
 from noether.modeling.models import AnchoredBranchedUPT
 from noether.modeling.modules import TransformerStack
 from noether.modeling.streaming import stream_queries
@@ -127,9 +127,8 @@ def gradients(module):
 
 
 def worker(rank, world, port, path):
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
-                            timeout=datetime.timedelta(seconds=60))  # fmt: skip
-    try:
+    with process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+                       timeout=datetime.timedelta(seconds=60)):  # fmt: skip
         for case in CASES:
             what, kind, gather = case
             try:
@@ -142,8 +141,6 @@ def worker(rank, world, port, path):
             except Exception as exc:
                 result = f"{type(exc).__name__}: {exc}"
             torch.save(result, f"{path}/{'-'.join(case).replace(' ', '_')}.rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()
 
 
 def free_port():
@@ -188,6 +185,20 @@ def test_shares_are_contiguous_and_cover_every_point():
     assert [share(10, r, 3) for r in range(3)] == [(0, 4), (4, 7), (7, 10)]
     with pytest.raises(ValueError, match=r"query groups \{'volume_queries': 1\} have fewer points than the 2 ranks"):
         check_shares("stream_queries", {"surface_queries": 5, "volume_queries": 1}, 2)
+
+
+def test_process_group_yields_rank_and_world_and_ends_the_group_on_success_and_on_error(tmp_path):
+    options = {"rank": 0, "world_size": 1}
+    with process_group("gloo", init_method=f"file://{tmp_path}/one", **options) as ranks:
+        assert ranks == (0, 1)
+        assert dist.is_initialized()
+    assert not dist.is_initialized()
+    with (
+        pytest.raises(MemoryError, match="on this rank"),
+        process_group("gloo", init_method=f"file://{tmp_path}/two", **options),
+    ):
+        raise MemoryError("on this rank")
+    assert not dist.is_initialized()
 
 
 @pytest.mark.slow
