@@ -196,6 +196,19 @@ class TestFieldTypes:
         assert price.to_dict() == {"amount": "$1.25"}
         assert cattrs.structure({"amount": "$2"}, Price).amount.cents == 200
 
+    def test_a_hook_for_a_config_registered_after_its_first_load_serves_from_dict_and_to_dict(self):
+        """from_dict/to_dict ask the converter each time (cattrs caches, and forgets on registration)."""
+
+        @config
+        class Version(Config):
+            major: int = field(default=1)
+
+        assert Version.from_dict({"major": 2}).to_dict() == {"major": 2}
+        converter.register_structure_hook(Version, lambda text, _: Version(major=int(text.lstrip("v"))))
+        converter.register_unstructure_hook(Version, lambda version: f"v{version.major}")
+        assert Version.from_dict("v3") == converter.structure("v3", Version) == Version(major=3)
+        assert Version(major=4).to_dict() == converter.unstructure(Version(major=4)) == "v4"
+
     def test_a_type_of_your_own_is_described_by_the_fields_json_schema(self):
         class Cents(int):
             pass

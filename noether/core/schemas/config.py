@@ -226,12 +226,8 @@ def is_config_class(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, Config)
 
 
-def _find_hook(cls: Any, kind: str) -> Callable[..., Any]:
-    return getattr(converter, f"get_{kind}_hook")(cls)  # type: ignore[no-any-return]
-
-
-_hook: Callable[[Any, str], Callable[..., Any]] = functools.cache(_find_hook)
-"""The converter's (un)structure hook for a class, found once: cattrs' dispatch costs a call per load."""
+_structure_hook, _unstructure_hook = converter.get_structure_hook, converter.get_unstructure_hook
+"""Asked on every load and dump: cattrs caches what they find, and forgets it when a hook is registered."""
 
 
 def _partition(cls: Any, data: Mapping[Any, Any]) -> _Parts:
@@ -486,11 +482,11 @@ class Config:
         instance is returned as it is (as pydantic's), while one nested in other input is copied."""
         if type(data) is not dict and isinstance(data, cls):
             return data
-        return _hook(cls, "structure")(data, cls)  # type: ignore[no-any-return]
+        return _structure_hook(cls)(data, cls)  # type: ignore[no-any-return]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that ``from_dict`` turns back into an equal config (containers of its own)."""
-        return _hook(type(self), "unstructure")(self)  # type: ignore[no-any-return]
+        return _unstructure_hook(type(self))(self)  # type: ignore[no-any-return]
 
     @classmethod
     def model_validate(cls, obj: Any) -> Self:
